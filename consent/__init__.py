@@ -1,0 +1,1 @@
+"""Consent ledger, derived consent state, the template gate and consent forms."""

@@ -1,0 +1,1 @@
+"""Versioned REST and SSE APIs under `/api/v1`."""

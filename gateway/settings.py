@@ -1,0 +1,61 @@
+"""Settings from `WAG_*` environment variables and an optional `.env` file."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class LogFormat(StrEnum):
+    AUTO = "auto"
+    JSON = "json"
+    CONSOLE = "console"
+
+
+class Settings(BaseSettings):
+    """Gateway configuration. Secrets are `SecretStr`, so `repr()` and logs show `**********`."""
+
+    model_config = SettingsConfigDict(env_prefix="WAG_", env_file=".env", extra="ignore")
+
+    host: str = Field("127.0.0.1", description="Address the HTTP server binds to.")
+    port: int = Field(8080, ge=0, le=65535, description="TCP port of the HTTP server.")
+    data_dir: Path = Field(Path("./data"), description="Embedded Redis data and sandbox files.")
+    redis_url: str | None = Field(
+        None, description="Redis URL; empty starts the embedded server in the data directory."
+    )
+    redis_prefix: str = Field("wag:", description="Prefix of every Redis key.")
+
+    app_secret: SecretStr | None = Field(None, description="Meta app secret for signatures.")
+    verify_token: SecretStr | None = Field(None, description="Token of Meta's webhook handshake.")
+    access_token: SecretStr | None = Field(
+        None, description="Graph API access token; empty runs in sandbox mode."
+    )
+    phone_number_id: str | None = Field(None, description="Business phone number id.")
+    waba_id: str | None = Field(None, description="WhatsApp Business Account id.")
+    graph_api_version: str = Field("v23.0", description="Graph API version for outbound calls.")
+
+    log_format: LogFormat = Field(LogFormat.AUTO, description="auto, json or console.")
+    log_level: str = Field("info", description="debug, info, warning or error.")
+
+    webhook_max_body_bytes: int = Field(3 * 1024 * 1024, ge=1024)
+    redis_socket_timeout_s: float = Field(0.5, gt=0)
+    redis_connect_timeout_s: float = Field(0.25, gt=0)
+
+    inbound_max_attempts: int = Field(5, ge=1, description="Failures before dead-lettering.")
+    inbound_claim_idle_ms: int = Field(
+        15_000, ge=100, description="Idle time after which another worker claims an entry."
+    )
+    inbound_retention_days: int = Field(7, ge=1, description="Raw webhook bodies are kept this long.")
+    workers: int = Field(1, ge=0, description="Inbound worker tasks run by `serve`.")
+
+    @property
+    def sandbox(self) -> bool:
+        """True without a Graph API access token: outbound goes to the built-in simulator."""
+        return self.access_token is None or not self.access_token.get_secret_value()
+
+    @property
+    def embedded_redis(self) -> bool:
+        return not self.redis_url

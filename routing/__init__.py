@@ -1,0 +1,1 @@
+"""Hybrid multi-channel queue: interactions, agents, offers and assignment."""

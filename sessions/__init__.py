@@ -1,0 +1,1 @@
+"""Conversations, message history, and the customer service and free entry point windows."""

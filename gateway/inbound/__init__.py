@@ -1,0 +1,1 @@
+"""Inbound processing: parse stored webhook bodies and apply each update."""

@@ -35,3 +35,9 @@ class SessionKeys:
     def identity(self, phone_number_id: str, wa_id: str) -> str:
         """Which customer id a wa_id maps to (after number changes, username ids)."""
         return f"{self.prefix}identity:{phone_number_id}:{wa_id}"
+
+    # Service windows (sessions/windows.py)
+
+    def window_expiry(self) -> str:
+        """Sorted set: conversation id -> service window expiry (ms), for warnings and routing."""
+        return f"{self.prefix}windows:expiry"

@@ -34,5 +34,6 @@ class GatewayKeys:
     def field_event_seen(self, event_id: str) -> str:
         return f"{self.prefix}events:fields:seen:{event_id}"
 
-    def worker_heartbeat(self, name: str) -> str:
-        return f"{self.prefix}workers:{name}"
+    def workers(self) -> str:
+        """Sorted set of inbound worker names by their last heartbeat (ms)."""
+        return f"{self.prefix}workers"

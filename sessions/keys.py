@@ -20,21 +20,30 @@ class SessionKeys:
         """Sorted set of all conversation ids by creation time."""
         return f"{self.prefix}convs"
 
-    def message(self, message_key: str) -> str:
-        """Hash of one message: direction, type, text, status, conversation_id, ..."""
-        return f"{self.prefix}msg:{{{message_key}}}"
+    def message(self, conversation_id: str, message_key: str) -> str:
+        """Hash of one message (key: wamid inbound, our message id outbound): direction,
+        type, text, status, status_rank, timestamp_ms, seen:<status> markers."""
+        return f"{self.prefix}conv:{{{conversation_id}}}:msg:{message_key}"
 
-    def message_statuses(self, message_key: str) -> str:
+    def message_statuses(self, conversation_id: str, message_key: str) -> str:
         """List of the message's status events as JSON, in arrival order."""
-        return f"{self.prefix}msg:{{{message_key}}}:statuses"
+        return f"{self.prefix}conv:{{{conversation_id}}}:msg:{message_key}:statuses"
 
     def wamid_link(self, wamid: str) -> str:
-        """Our message id of an outbound wamid."""
+        """String `<conversation_id> <message_key>` for a wamid we stored or sent."""
         return f"{self.prefix}wamid:{{{wamid}}}"
 
+    def wamid_pending(self, wamid: str) -> str:
+        """Set of status events (JSON) that arrived before their message was known."""
+        return f"{self.prefix}wamid:{{{wamid}}}:pending"
+
+    def message_id_link(self, message_id: str) -> str:
+        """Conversation id of one of our outbound message ids."""
+        return f"{self.prefix}mid:{{{message_id}}}"
+
     def identity(self, phone_number_id: str, wa_id: str) -> str:
-        """Which customer id a wa_id maps to (after number changes, username ids)."""
-        return f"{self.prefix}identity:{phone_number_id}:{wa_id}"
+        """Customer id that a wa_id maps to (username ids, number changes)."""
+        return f"{self.prefix}identity:{{{phone_number_id}:{wa_id}}}"
 
     # Service windows (sessions/windows.py)
 

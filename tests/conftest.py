@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -50,3 +51,12 @@ def settings(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settin
         verify_token="test-verify-token",
         log_format="json",
     )
+
+
+@pytest.fixture
+async def gateway(settings: Settings, clock: ManualClock, redis: Redis) -> AsyncIterator[Any]:
+    """A gateway on 127.0.0.1 without background workers; tests call `gateway.drain()`."""
+    from tests.helpers import running_gateway
+
+    async with running_gateway(settings, clock) as gw:
+        yield gw

@@ -1,0 +1,42 @@
+"""`/healthz` (the process is up) and `/readyz` (Redis answers and a worker is running)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+from redis.exceptions import RedisError
+
+from gateway.appkeys import CLOCK, REDIS, SETTINGS
+from gateway.keys import GatewayKeys
+from gateway.problems import json_response
+
+WORKER_FRESH_MS = 5000
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Ready when Redis answers PING and some inbound worker sent a heartbeat recently."""
+    redis = request.app[REDIS]
+    keys = GatewayKeys(request.app[SETTINGS].redis_prefix)
+    now_ms = request.app[CLOCK].now_ms()
+    checks: dict[str, str] = {}
+    try:
+        await asyncio.wait_for(redis.ping(), timeout=1.0)
+        checks["redis"] = "ok"
+        fresh = await redis.zcount(keys.workers(), now_ms - WORKER_FRESH_MS, "+inf")
+        checks["worker"] = "ok" if fresh else "no worker heartbeat in the last 5 s"
+    except (RedisError, OSError, TimeoutError) as exc:
+        checks["redis"] = f"unreachable: {type(exc).__name__}"
+        checks["worker"] = "unknown"
+    ready = all(value == "ok" for value in checks.values())
+    return json_response({"status": "ready" if ready else "not_ready", "checks": checks},
+                         status=200 if ready else 503)
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)

@@ -22,8 +22,9 @@ async def list_templates(request: web.Request) -> web.Response:
 
     templates = [
         template.to_dict()
-        for template in await catalog.store.list()
-        if (not status or template.status == status) and (not category or template.category == category)
+        for template in await catalog.store.list_all()
+        if (not status or template.status == status)
+        and (not category or template.category == category)
     ]
     sync_state = await catalog.store.sync_state()
     return json_response({"templates": templates, "synced_at_ms": sync_state.get("synced_at_ms")})

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 import httpx
-from pywa_async import WhatsApp
+from pywa_async.client import WhatsApp
 
 from gateway.catalog.sync import PageFetcher, pywa_page_fetcher
 from gateway.settings import Settings

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from common.clock import Clock
 from gateway.appkeys import CLOCK, REDIS, SETTINGS
+from gateway.catalog.graph import graph_page_fetcher
 from gateway.catalog.store import CatalogStore, Template
 from gateway.catalog.sync import PageFetcher, SyncError, SyncResult, sync_catalog
 from gateway.catalog.webhooks import make_field_hook
@@ -57,7 +58,7 @@ class Catalog:
 
 CATALOG = web.AppKey("catalog", Catalog)
 # Set before the app starts to fetch templates from somewhere else (tests, a fixture server).
-TEMPLATE_PAGES = web.AppKey("template_pages", PageFetcher)
+TEMPLATE_PAGES: web.AppKey[PageFetcher] = web.AppKey("template_pages")
 
 
 def setup(app: web.Application) -> None:
@@ -80,8 +81,6 @@ async def _catalog(app: web.Application) -> AsyncIterator[None]:
     fetch = app.get(TEMPLATE_PAGES)
     closer = None
     if fetch is None and settings.waba_id:
-        from gateway.catalog.graph import graph_page_fetcher
-
         fetch, closer = graph_page_fetcher(settings)
 
     catalog = Catalog(CatalogStore(app[REDIS], settings.redis_prefix), app[CLOCK], fetch)

@@ -86,8 +86,8 @@ class CatalogStore:
         raw = await self._redis.hgetall(self._keys.template(name, language))
         return _template_of(raw) if raw else None
 
-    async def list(self) -> list[Template]:
-        members = sorted(member.decode() for member in await self._redis.smembers(self._keys.index))
+    async def list_all(self) -> list[Template]:
+        members = sorted(_decoded(member) for member in await self._redis.smembers(self._keys.index))
         async with self._redis.pipeline(transaction=False) as pipe:
             for member in members:
                 name, _, language = member.partition(":")
@@ -100,17 +100,25 @@ class CatalogStore:
         raw = await self._redis.hget(self._keys.ids, template_id)
         if raw is None:
             return None
-        name, _, language = raw.decode().partition(":")
+        name, _, language = _decoded(raw).partition(":")
         return name, language
 
     async def apply(self, change: Change) -> bool:
-        """Apply `change` unless a newer change of that attribute is stored; return whether it was."""
+        """Apply `change` unless a newer change of that attribute is stored.
+
+        Return whether it was applied.
+        """
         if change.attribute not in MUTABLE_ATTRIBUTES:
-            msg = f"unknown template attribute {change.attribute!r}; expected one of {MUTABLE_ATTRIBUTES}"
+            msg = f"unknown template attribute {change.attribute!r}, expected one of "
+            msg += ", ".join(MUTABLE_ATTRIBUTES)
             raise ValueError(msg)
         member = f"{change.name}:{change.language}"
         applied = await self._change(
-            keys=[self._keys.template(change.name, change.language), self._keys.index, self._keys.ids],
+            keys=[
+                self._keys.template(change.name, change.language),
+                self._keys.index,
+                self._keys.ids,
+            ],
             args=[
                 change.attribute,
                 change.value,
@@ -124,7 +132,9 @@ class CatalogStore:
         )
         return bool(applied)
 
-    async def store_synced(self, templates: list[dict[str, Any]], synced_at_ms: int, pages: int) -> int:
+    async def store_synced(
+        self, templates: list[dict[str, Any]], synced_at_ms: int, pages: int
+    ) -> int:
         """Store the templates of a complete sync; mark the ones Meta no longer lists as deleted.
 
         Return how many templates were marked deleted.
@@ -133,7 +143,7 @@ class CatalogStore:
         for raw in templates:
             seen.add(await self._store_one(raw, synced_at_ms))
 
-        known = {member.decode() for member in await self._redis.smembers(self._keys.index)}
+        known = {_decoded(member) for member in await self._redis.smembers(self._keys.index)}
         gone = known - seen
         for member in gone:
             name, _, language = member.partition(":")
@@ -147,7 +157,7 @@ class CatalogStore:
 
     async def sync_state(self) -> dict[str, int]:
         raw = await self._redis.hgetall(self._keys.sync_state)
-        return {key.decode(): int(value) for key, value in raw.items()}
+        return {_decoded(key): int(value) for key, value in raw.items()}
 
     async def _store_one(self, raw: dict[str, Any], synced_at_ms: int) -> str:
         name, language = str(raw["name"]), str(raw["language"])
@@ -172,12 +182,18 @@ class CatalogStore:
             reason = str(raw.get("rejected_reason") or "") if attribute == "status" else ""
             if reason == "NONE":
                 reason = ""
-            await self.apply(Change(attribute, value, synced_at_ms, name, language, template_id, reason))
+            await self.apply(
+                Change(attribute, value, synced_at_ms, name, language, template_id, reason)
+            )
         return f"{name}:{language}"
 
 
-def _template_of(raw: dict[bytes, bytes]) -> Template:
-    fields = {key.decode(): value.decode() for key, value in raw.items()}
+def _decoded(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _template_of(raw: dict[bytes | str, bytes | str]) -> Template:
+    fields = {_decoded(key): _decoded(value) for key, value in raw.items()}
     schema_json = fields.get("schema")
     return Template(
         name=fields.get("name", ""),

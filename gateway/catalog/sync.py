@@ -48,7 +48,9 @@ def pywa_page_fetcher(client: Any, waba_id: str) -> PageFetcher:
         pagination: dict[str, Any] = {"limit": PAGE_LIMIT}
         if after:
             pagination["after"] = after
-        page: dict[str, Any] = await client.api.get_templates(waba_id=waba_id, pagination=pagination)
+        page: dict[str, Any] = await client.api.get_templates(
+            waba_id=waba_id, pagination=pagination
+        )
         return page
 
     return fetch
@@ -100,7 +102,13 @@ def _templates_of(page: dict[str, Any], page_number: int) -> list[dict[str, Any]
     if not isinstance(data, list):
         msg = f"page {page_number} of the template list has no `data` list"
         raise SyncError(msg)
-    valid = [item for item in data if isinstance(item, dict) and item.get("name") and item.get("language")]
+    valid = [
+        item
+        for item in data
+        if isinstance(item, dict) and item.get("name") and item.get("language")
+    ]
     if len(valid) < len(data):
-        log.warning("templates_sync_skipped_invalid", page=page_number, skipped=len(data) - len(valid))
+        log.warning(
+            "templates_sync_skipped_invalid", page=page_number, skipped=len(data) - len(valid)
+        )
     return valid

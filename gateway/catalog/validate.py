@@ -49,7 +49,11 @@ class ParameterError:
         }
 
     def describe(self) -> str:
-        where = self.component if self.parameter is None else f"{self.component} parameter `{self.parameter}`"
+        where = (
+            self.component
+            if self.parameter is None
+            else f"{self.component} parameter `{self.parameter}`"
+        )
         return f"{where}: {self.message}"
 
 
@@ -71,11 +75,20 @@ def fill(schema: ParameterSchema, parameters: dict[str, Any] | None) -> Filled:
             )
     for component in schema.unsupported:
         result.errors.append(
-            ParameterError(component, None, "this gateway cannot send templates with this component")
+            ParameterError(
+                component, None, "this gateway cannot send templates with this component"
+            )
         )
 
     _fill_header(schema, given.get("header"), result)
-    _fill_texts(schema, "body", schema.body_names, given.get("body"), BODY_TEXT_MAX_CHARS, result)
+    _fill_texts(
+        schema,
+        component="body",
+        names=schema.body_names,
+        value=given.get("body"),
+        max_chars=BODY_TEXT_MAX_CHARS,
+        result=result,
+    )
     _fill_buttons(schema.buttons, given.get("buttons"), result)
     return result
 
@@ -89,7 +102,14 @@ def _fill_header(schema: ParameterSchema, value: Any, result: Filled) -> None:
         return
 
     if schema.header == "text":
-        _fill_texts(schema, "header", schema.header_names, value, HEADER_TEXT_MAX_CHARS, result)
+        _fill_texts(
+            schema,
+            component="header",
+            names=schema.header_names,
+            value=value,
+            max_chars=HEADER_TEXT_MAX_CHARS,
+            result=result,
+        )
         return
 
     if value is None:
@@ -105,7 +125,9 @@ def _fill_header(schema: ParameterSchema, value: Any, result: Filled) -> None:
         return
 
     parameter = (
-        _location(value, result) if schema.header == "location" else _media(schema.header, value, result)
+        _location(value, result)
+        if schema.header == "location"
+        else _media(schema.header, value, result)
     )
     if parameter is not None:
         result.components.append({"type": "header", "parameters": [parameter]})
@@ -114,14 +136,17 @@ def _fill_header(schema: ParameterSchema, value: Any, result: Filled) -> None:
 def _media_example(media_type: str) -> str:
     if media_type == "location":
         return '{"type": "location", "latitude": 52.52, "longitude": 13.40}'
-    return f'{{"type": "{media_type}", "link": "https://..."}} or {{"type": "{media_type}", "id": "..."}}'
+    link = f'{{"type": "{media_type}", "link": "https://..."}}'
+    return link + f' or {{"type": "{media_type}", "id": "..."}}'
 
 
 def _media(media_type: str, value: dict[str, Any], result: Filled) -> dict[str, Any] | None:
     link, media_id = value.get("link"), value.get("id")
     if (link is None) == (media_id is None):
         result.errors.append(
-            ParameterError("header", media_type, "give exactly one of `link` and `id`", _shown(value))
+            ParameterError(
+                "header", media_type, "give exactly one of `link` and `id`", _shown(value)
+            )
         )
         return None
     if link is not None and not _is_https_url(link):
@@ -147,7 +172,9 @@ def _location(value: dict[str, Any], result: Filled) -> dict[str, Any] | None:
         number = value.get(name)
         if isinstance(number, bool) or not isinstance(number, int | float) or abs(number) > limit:
             result.errors.append(
-                ParameterError("header", name, f"must be a number between -{limit:g} and {limit:g}", number)
+                ParameterError(
+                    "header", name, f"must be a number between -{limit:g} and {limit:g}", number
+                )
             )
             continue
         location[name] = number
@@ -161,6 +188,7 @@ def _location(value: dict[str, Any], result: Filled) -> dict[str, Any] | None:
 
 def _fill_texts(
     schema: ParameterSchema,
+    *,
     component: str,
     names: tuple[str, ...],
     value: Any,
@@ -195,7 +223,9 @@ def _texts_by_name(
         return None
     if value is None:
         result.errors.append(
-            ParameterError(component, names[0], f"missing; this {component} takes {_expected(named, names)}")
+            ParameterError(
+                component, names[0], f"missing; this {component} takes {_expected(named, names)}"
+            )
         )
         return None
 
@@ -215,7 +245,9 @@ def _named_values(
         return None
     for extra in value.keys() - set(names):
         result.errors.append(
-            ParameterError(component, str(extra), f"unknown parameter; expected {_expected(True, names)}")
+            ParameterError(
+                component, str(extra), f"unknown parameter; expected {_expected(True, names)}"
+            )
         )
     return value
 
@@ -228,7 +260,8 @@ def _positional_values(
         result.errors.append(ParameterError(component, None, message, _shown(value)))
         return None
     if len(value) != len(names):
-        message = f"got {len(value)} parameters, this template takes {len(names)} ({_expected(False, names)})"
+        message = f"got {len(value)} parameters, but this template takes {len(names)}: "
+        message += _expected(False, names)
         result.errors.append(ParameterError(component, None, message, len(value)))
         return None
     return dict(zip(names, value, strict=True))
@@ -270,7 +303,8 @@ def _fill_buttons(buttons: tuple[ButtonParameter, ...], value: Any, result: Fill
         raw = given.get(button.index)
         if raw is None:
             if button.required:
-                message = f"missing; the {button.type} button at index {button.index} needs its {button.kind}"
+                message = f"missing: the {button.type} button at index {button.index} "
+                message += f"needs its {button.kind}"
                 result.errors.append(ParameterError("buttons", str(button.index), message))
             continue
         max_chars = COUPON_CODE_MAX_CHARS if button.kind == "coupon_code" else BODY_TEXT_MAX_CHARS
@@ -294,7 +328,9 @@ def _buttons_by_index(
     for key, raw in value.items():
         index = int(key) if str(key).isdigit() else -1
         if index not in known:
-            message = f"no button at this index takes a parameter; parameterised buttons: {sorted(known)}"
+            message = (
+                f"no button at this index takes a parameter; parameterised buttons: {sorted(known)}"
+            )
             result.errors.append(ParameterError("buttons", str(key), message))
             continue
         given[index] = raw
@@ -312,7 +348,12 @@ def _button_component(button: ButtonParameter, text: str) -> dict[str, Any]:
     else:
         # URL suffixes and one-time passwords (Meta sends OTP buttons as sub_type url).
         parameter, sub_type = {"type": "text", "text": text}, "url"
-    return {"type": "button", "sub_type": sub_type, "index": str(button.index), "parameters": [parameter]}
+    return {
+        "type": "button",
+        "sub_type": sub_type,
+        "index": str(button.index),
+        "parameters": [parameter],
+    }
 
 
 def _is_https_url(value: Any) -> bool:

@@ -55,7 +55,9 @@ def change_of(event: FieldEvent) -> Change | None:
     )
 
 
-def make_field_hook(store: CatalogStore, resync: Resync | None) -> Callable[[FieldEvent], Awaitable[None]]:
+def make_field_hook(
+    store: CatalogStore, resync: Resync | None
+) -> Callable[[FieldEvent], Awaitable[None]]:
     """Build the `on_field` hook that applies template webhooks."""
 
     async def on_field(event: FieldEvent) -> None:

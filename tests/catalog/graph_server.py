@@ -27,7 +27,13 @@ class TemplateServer:
         after = request.query.get("after")
         start = int(base64.b64decode(after).decode()) if after else 0
         if self.fail_page is not None and start // limit + 1 == self.fail_page:
-            error = {"error": {"message": "An unknown error occurred", "type": "OAuthException", "code": 1}}
+            error = {
+                "error": {
+                    "message": "An unknown error occurred",
+                    "type": "OAuthException",
+                    "code": 1,
+                }
+            }
             return web.json_response(error, status=500)
 
         page = self.templates[start : start + limit]
@@ -40,7 +46,9 @@ class TemplateServer:
             }
             body["paging"] = {"cursors": cursors}
             if end < len(self.templates):
-                body["paging"]["next"] = f"{self.base_url}{request.path}?limit={limit}&after={cursors['after']}"
+                body["paging"]["next"] = (
+                    f"{self.base_url}{request.path}?limit={limit}&after={cursors['after']}"
+                )
         return web.json_response(body)
 
 

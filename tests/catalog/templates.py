@@ -13,13 +13,23 @@ ORDER_UPDATE: dict[str, Any] = {
     "parameter_format": "POSITIONAL",
     "quality_score": {"score": "GREEN"},
     "components": [
-        {"type": "BODY", "text": "Hallo {{1}}, Ihre Bestellung {{2}} ist unterwegs.",
-         "example": {"body_text": [["Anna", "4711"]]}},
+        {
+            "type": "BODY",
+            "text": "Hallo {{1}}, Ihre Bestellung {{2}} ist unterwegs.",
+            "example": {"body_text": [["Anna", "4711"]]},
+        },
         {"type": "FOOTER", "text": "Antworten Sie STOP, um keine Nachrichten mehr zu erhalten."},
-        {"type": "BUTTONS", "buttons": [
-            {"type": "URL", "text": "Sendung verfolgen", "url": "https://shop.example/track/{{1}}"},
-            {"type": "URL", "text": "Hilfe", "url": "https://shop.example/help"},
-        ]},
+        {
+            "type": "BUTTONS",
+            "buttons": [
+                {
+                    "type": "URL",
+                    "text": "Sendung verfolgen",
+                    "url": "https://shop.example/track/{{1}}",
+                },
+                {"type": "URL", "text": "Hilfe", "url": "https://shop.example/help"},
+            ],
+        },
     ],
 }
 
@@ -32,15 +42,28 @@ SPRING_SALE: dict[str, Any] = {
     "parameter_format": "NAMED",
     "quality_score": {"score": "GREEN"},
     "components": [
-        {"type": "HEADER", "format": "IMAGE", "example": {"header_handle": ["https://x.example/h"]}},
-        {"type": "BODY", "text": "Hallo {{first_name}}, {{discount}} Rabatt bis Sonntag!",
-         "example": {"body_text_named_params": [
-             {"param_name": "first_name", "example": "Anna"},
-             {"param_name": "discount", "example": "20 %"}]}},
-        {"type": "BUTTONS", "buttons": [
-            {"type": "COPY_CODE", "example": "SPRING20"},
-            {"type": "QUICK_REPLY", "text": "Keine Werbung mehr"},
-        ]},
+        {
+            "type": "HEADER",
+            "format": "IMAGE",
+            "example": {"header_handle": ["https://x.example/h"]},
+        },
+        {
+            "type": "BODY",
+            "text": "Hallo {{first_name}}, {{discount}} Rabatt bis Sonntag!",
+            "example": {
+                "body_text_named_params": [
+                    {"param_name": "first_name", "example": "Anna"},
+                    {"param_name": "discount", "example": "20 %"},
+                ]
+            },
+        },
+        {
+            "type": "BUTTONS",
+            "buttons": [
+                {"type": "COPY_CODE", "example": "SPRING20"},
+                {"type": "QUICK_REPLY", "text": "Keine Werbung mehr"},
+            ],
+        },
     ],
 }
 

@@ -53,8 +53,16 @@ def test_fill_positional_components() -> None:
     filled = fill(schema_of(ORDER_UPDATE), ORDER_OK)
     assert filled.errors == []
     assert filled.components == [
-        {"type": "body", "parameters": [{"type": "text", "text": "Anna"}, {"type": "text", "text": "4711"}]},
-        {"type": "button", "sub_type": "url", "index": "0", "parameters": [{"type": "text", "text": "4711"}]},
+        {
+            "type": "body",
+            "parameters": [{"type": "text", "text": "Anna"}, {"type": "text", "text": "4711"}],
+        },
+        {
+            "type": "button",
+            "sub_type": "url",
+            "index": "0",
+            "parameters": [{"type": "text", "text": "4711"}],
+        },
     ]
 
 
@@ -66,7 +74,9 @@ def test_fill_named_components() -> None:
         "parameters": [{"type": "image", "image": {"link": "https://cdn.example/spring.jpg"}}],
     }
     assert filled.components[1]["parameters"][0] == {
-        "type": "text", "text": "Anna", "parameter_name": "first_name"
+        "type": "text",
+        "text": "Anna",
+        "parameter_name": "first_name",
     }
     assert filled.components[2]["sub_type"] == "copy_code"
 
@@ -82,8 +92,18 @@ BAD_SENDS: list[tuple[dict[str, Any], dict[str, Any], str, str | None]] = [
     (ORDER_UPDATE, {**ORDER_OK, "footer": "x"}, "footer", None),
     (ORDER_UPDATE, {**ORDER_OK, "header": "x"}, "header", None),
     (SPRING_SALE, {**SALE_OK, "header": None}, "header", "image"),
-    (SPRING_SALE, {**SALE_OK, "header": {"type": "video", "link": "https://x/v.mp4"}}, "header", "image"),
-    (SPRING_SALE, {**SALE_OK, "header": {"type": "image", "link": "http://x/a.jpg"}}, "header", "image"),
+    (
+        SPRING_SALE,
+        {**SALE_OK, "header": {"type": "video", "link": "https://x/v.mp4"}},
+        "header",
+        "image",
+    ),
+    (
+        SPRING_SALE,
+        {**SALE_OK, "header": {"type": "image", "link": "http://x/a.jpg"}},
+        "header",
+        "image",
+    ),
     (SPRING_SALE, {**SALE_OK, "body": {"first_name": "Anna"}}, "body", "discount"),
     (SPRING_SALE, {**SALE_OK, "body": {"first_name": "A", "discount": "1", "x": "2"}}, "body", "x"),
     (SPRING_SALE, {**SALE_OK, "buttons": {"0": "A_CODE_LONGER_THAN_15"}}, "buttons", "0"),

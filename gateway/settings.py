@@ -51,6 +51,51 @@ class Settings(BaseSettings):
     inbound_retention_days: int = Field(7, ge=1, description="Raw webhook bodies are kept this long.")
     workers: int = Field(1, ge=0, description="Inbound worker tasks run by `serve`.")
 
+    # Outbound messages, service windows and the Graph API simulator (gateway/outbound,
+    # gateway/simulator, sessions/windows.py).
+    outbound_rate_per_s: float = Field(
+        80.0, gt=0, description="Messages per second per business number (Meta's default 80)."
+    )
+    outbound_burst: int = Field(
+        10, ge=1, description="Messages a business number may send at once before pacing."
+    )
+    outbound_recipient_rate_per_s: float = Field(
+        1 / 6, gt=0, description="Messages per second to one customer (Meta's pair rate limit)."
+    )
+    outbound_recipient_burst: int = Field(
+        5, ge=1, description="Messages to one customer at once before pacing."
+    )
+    outbound_max_attempts: int = Field(
+        5, ge=1, description="Attempts of a send with transient errors before it is failed."
+    )
+    outbound_backoff_base_ms: int = Field(1_000, ge=1, description="First retry delay.")
+    outbound_backoff_max_ms: int = Field(60_000, ge=1, description="Longest retry delay.")
+    outbound_concurrency: int = Field(
+        32, ge=1, description="Graph API calls in flight per sender process."
+    )
+    outbound_senders: int = Field(1, ge=0, description="Sender loops run by `serve`.")
+    outbound_claim_idle_ms: int = Field(
+        60_000, ge=1_000, description="Idle time after which another sender claims a send."
+    )
+    outbound_max_upload_bytes: int = Field(
+        16 * 1024 * 1024, ge=1024, description="Largest media file accepted for upload."
+    )
+    graph_timeout_s: float = Field(10.0, gt=0, description="Timeout of one Graph API call.")
+    graph_connect_timeout_s: float = Field(3.0, gt=0, description="Connect timeout to Meta.")
+    graph_max_connections: int = Field(64, ge=1, description="Connection pool size to Meta.")
+    graph_base_url: str | None = Field(
+        None, description="Send Graph API calls to this local URL (a running simulator)."
+    )
+    window_warning_minutes: list[int] = Field(
+        [60, 15], description="Warn the agent this many minutes before the window closes."
+    )
+    simulator_port: int = Field(
+        0, ge=0, le=65535, description="Port of the sandbox simulator; 0 picks a free one."
+    )
+    simulator_webhook_url: str | None = Field(
+        None, description="Where the simulator posts status webhooks; default: this gateway."
+    )
+
     @property
     def sandbox(self) -> bool:
         """True without a Graph API access token: outbound goes to the built-in simulator."""

@@ -94,7 +94,7 @@ def requires(*roles: Role) -> Callable[[Handler], Handler]:
     return mark
 
 
-PRINCIPAL_KEY = "wag.principal"
+PRINCIPAL_KEY = web.RequestKey("principal", Principal)
 
 
 def principal_of(request: web.Request) -> Principal:

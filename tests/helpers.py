@@ -131,3 +131,19 @@ async def running_gateway(
             yield Gateway(app, f"http://127.0.0.1:{port}", http, settings)
         finally:
             await runner.cleanup()
+
+
+async def _app_redis_get(self: Gateway, key: str) -> bytes | None:
+    value: bytes | None = await self.app[REDIS].get(key)
+    return value
+
+
+Gateway.app_redis_get = _app_redis_get  # type: ignore[attr-defined]
+
+
+async def _app_redis_zrange(self: Gateway, key: str) -> list[bytes]:
+    members: list[bytes] = await self.app[REDIS].zrange(key, 0, -1)
+    return members
+
+
+Gateway.app_redis_zrange = _app_redis_zrange  # type: ignore[attr-defined]

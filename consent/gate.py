@@ -1,0 +1,267 @@
+"""The template gate: may this business number send this template to this phone now?
+
+Public API (for the template, campaign and outbound code):
+
+    gate = Gate(redis, prefix, clock, secret, category_purposes={"utility": "service_updates"})
+
+    decision = await gate.check(phone_number_id, phone, template_name="spring_sale")
+    decision = await gate.check(phone_number_id, phone, purpose="service_updates")
+    decisions = await gate.check_many(phone_number_id, phones, template_name="spring_sale")
+
+    decision.allowed           True only with active WhatsApp consent for the required purpose
+    decision.reason            "consent_active", or why not: "consent_none", "consent_withdrawn",
+                               "consent_pending_confirmation", "consent_unverified", ...,
+                               "unknown_template", "unknown_category", "unknown_purpose",
+                               "purpose_missing", "gate_unavailable"
+    decision.consent_event_id  the ledger event the decision relied on (the confirmation)
+    decision.purpose, decision.category, decision.decision_id (None when not logged)
+
+Call it at dispatch time, right before the send, not only when a campaign is planned: a
+withdrawal is effective on the very next decision. `phone` is E.164 or anything
+`phonenumbers` reads (default region DE).
+
+The required purpose: a template's current category from `TemplateCategories` (Meta may have
+recategorised it since it was created), else `template_category` as passed; a marketing
+template always needs `marketing`, other categories map through `category_purposes`. Without
+a template, `purpose` is used. Only consent on the `whatsapp` channel counts (UWG §7(2):
+consent is given per channel).
+
+Fail closed: an unknown template, an unknown purpose, a Redis error or a decision that could
+not be logged all deny. Every decision, allowed or denied, is appended to the business number's
+hash-chained decision log before it is returned. `check` never raises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from common.clock import Clock
+from common.lua import load_script
+from consent.decision_log import DecisionLog
+from consent.errors import ChainConflict, InvalidPhone
+from consent.keys import ConsentKeys
+from consent.model import CHANNEL_WHATSAPP, DEFAULT_PURPOSES, CurrentState, State, state_field
+from consent.phones import DEFAULT_REGION, normalize_phone, subject_id
+from consent.templates import CATEGORIES
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_CATEGORY_PURPOSES: dict[str, str] = {"utility": "service_updates", "authentication": "authentication"}
+BULK_BATCH_SIZE = 2000
+# Numbers stored in the ledger are E.164; a string of this form needs no parsing, because an
+# invalid number can have no consent on record and is denied as `consent_none` anyway.
+E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    reason: str
+    consent_event_id: str | None = None
+    purpose: str | None = None
+    category: str | None = None
+    decision_id: str | None = None
+
+
+class Gate:
+    """Decide template sends against the consent state and log each decision (see the module docstring)."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        prefix: str,
+        clock: Clock,
+        secret: bytes,
+        *,
+        purposes: Sequence[str] = DEFAULT_PURPOSES,
+        category_purposes: Mapping[str, str] | None = None,
+        default_region: str = DEFAULT_REGION,
+    ) -> None:
+        self._redis = redis
+        self._keys = ConsentKeys(prefix)
+        self._clock = clock
+        self._secret = secret
+        self._purposes = tuple(purposes)
+        # Marketing templates always need marketing consent, whatever the configuration says.
+        self._category_purposes = {**DEFAULT_CATEGORY_PURPOSES, **(category_purposes or {}), "marketing": "marketing"}
+        self._region = default_region
+        self._read_states = load_script(redis, "consent", "gate_states.lua")
+        self.log = DecisionLog(redis, prefix)
+
+    async def check(
+        self,
+        phone_number_id: str,
+        phone: str,
+        *,
+        purpose: str | None = None,
+        template_category: str | None = None,
+        template_name: str | None = None,
+        actor: str = "system",
+    ) -> Decision:
+        """Decide one send and log the decision; never raises."""
+        decisions = await self.check_many(
+            phone_number_id, [phone], purpose=purpose, template_category=template_category,
+            template_name=template_name, actor=actor,
+        )
+        return decisions[0]
+
+    async def check_many(
+        self,
+        phone_number_id: str,
+        phones: Sequence[str],
+        *,
+        purpose: str | None = None,
+        template_category: str | None = None,
+        template_name: str | None = None,
+        actor: str = "system",
+        batch_size: int = BULK_BATCH_SIZE,
+    ) -> list[Decision]:
+        """Decide a send of one template to many phones, pipelined in batches; never raises.
+
+        Returns one Decision per phone, in order. A campaign calls this per dispatch batch.
+        """
+        try:
+            return await self._check_many(
+                phone_number_id, phones, purpose, template_category, template_name, actor, batch_size
+            )
+        except asyncio.CancelledError:
+            raise
+        except (RedisError, ChainConflict, OSError) as exc:
+            log.warning("consent_gate_unavailable", business=phone_number_id, error=str(exc), count=len(phones))
+            return [Decision(False, "gate_unavailable") for _ in phones]
+
+    async def _check_many(
+        self,
+        business: str,
+        phones: Sequence[str],
+        purpose: str | None,
+        template_category: str | None,
+        template_name: str | None,
+        actor: str,
+        batch_size: int,
+    ) -> list[Decision]:
+        category, required, reason = await self._required_purpose(purpose, template_category, template_name)
+        decisions: list[Decision] = []
+        for start in range(0, len(phones), batch_size):
+            batch = phones[start : start + batch_size]
+            decisions += await self._decide_batch(business, batch, required, reason, category, template_name, actor)
+        return decisions
+
+    async def _required_purpose(
+        self, purpose: str | None, template_category: str | None, template_name: str | None
+    ) -> tuple[str | None, str | None, str | None]:
+        """Return (category, purpose, denial reason); the reason is set when no purpose applies."""
+        category = None
+        if template_name is not None:
+            stored = await self._redis.hget(self._keys.template_categories, template_name)
+            category = stored.decode() if stored else template_category
+            if category is None:
+                return None, None, "unknown_template"
+        elif template_category is not None:
+            category = template_category
+
+        if category is not None:
+            category = category.strip().lower()
+            mapped = self._category_purposes.get(category) if category in CATEGORIES else None
+            if mapped is None:
+                return category, None, "unknown_category"
+            return category, mapped, None
+
+        if purpose is None:
+            return None, None, "purpose_missing"
+        if purpose not in self._purposes:
+            return None, purpose, "unknown_purpose"
+        return None, purpose, None
+
+    async def _decide_batch(
+        self,
+        business: str,
+        phones: Sequence[str],
+        purpose: str | None,
+        reason: str | None,
+        category: str | None,
+        template_name: str | None,
+        actor: str,
+    ) -> list[Decision]:
+        subjects = [self._subject(phone) for phone in phones]
+        states: list[CurrentState] = [CurrentState(State.NONE)] * len(phones)
+        if reason is None and purpose is not None:
+            known = [(i, subject) for i, subject in enumerate(subjects) if subject is not None]
+            raw = await self._read_states(
+                keys=[self._keys.state(business, subject) for _, subject in known],
+                args=[state_field(CHANNEL_WHATSAPP, purpose)],
+            ) if known else []
+            for (i, _), value in zip(known, raw, strict=True):
+                states[i] = CurrentState.decode(value)
+
+        now_ms = self._clock.now_ms()
+        bodies: list[dict[str, Any]] = []
+        for subject, state in zip(subjects, states, strict=True):
+            bodies.append(self._body(business, subject, state, purpose, reason, category, template_name, actor, now_ms))
+        entries = await self.log.append(business, bodies)
+
+        decisions = [
+            Decision(
+                allowed=entry["allowed"], reason=entry["reason"], consent_event_id=entry["consent_event_id"],
+                purpose=purpose, category=category, decision_id=entry["decision_id"],
+            )
+            for entry in entries
+        ]
+        if len(decisions) == 1:
+            decision = decisions[0]
+            log.info("consent_gate_decision", business=business, allowed=decision.allowed, reason=decision.reason,
+                     purpose=purpose, template=template_name, decision_id=decision.decision_id)
+        else:
+            allowed = sum(1 for decision in decisions if decision.allowed)
+            log.info("consent_gate_batch", business=business, count=len(decisions), allowed=allowed,
+                     purpose=purpose, template=template_name)
+        return decisions
+
+    def _subject(self, phone: str) -> str | None:
+        if E164.match(phone):
+            return subject_id(self._secret, phone)
+        try:
+            return subject_id(self._secret, normalize_phone(phone, self._region))
+        except InvalidPhone:
+            return None
+
+    @staticmethod
+    def _body(
+        business: str,
+        subject: str | None,
+        state: CurrentState,
+        purpose: str | None,
+        reason: str | None,
+        category: str | None,
+        template_name: str | None,
+        actor: str,
+        now_ms: int,
+    ) -> dict[str, Any]:
+        if reason is None and subject is None:
+            reason = "invalid_phone"
+        allowed = reason is None and state.state is State.ACTIVE
+        if reason is None:
+            reason = f"consent_{state.state.value}"
+        return {
+            "decision_id": "gdc_" + secrets.token_hex(10),
+            "business_number": business,
+            "subject": subject,
+            "decided_ms": now_ms,
+            "template": template_name,
+            "category": category,
+            "purpose": purpose,
+            "channel": CHANNEL_WHATSAPP,
+            "allowed": allowed,
+            "reason": reason,
+            "consent_event_id": state.event_id if state.state is not State.NONE else None,
+            "actor": actor,
+        }

@@ -5,17 +5,20 @@ from __future__ import annotations
 import hashlib
 import logging
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
 from gateway.settings import LogFormat
 
 
-def configure_logging(log_format: LogFormat = LogFormat.AUTO, level: str = "info") -> None:
+def configure_logging(
+    log_format: LogFormat = LogFormat.AUTO, level: str = "info", stream: TextIO | None = None
+) -> None:
     """Send structlog events to stderr as JSON lines, or readable lines on a terminal."""
+    output = stream or sys.stderr
     use_console = log_format is LogFormat.CONSOLE or (
-        log_format is LogFormat.AUTO and sys.stderr.isatty()
+        log_format is LogFormat.AUTO and output.isatty()
     )
     renderer: Any = (
         structlog.dev.ConsoleRenderer() if use_console else structlog.processors.JSONRenderer()
@@ -32,7 +35,7 @@ def configure_logging(log_format: LogFormat = LogFormat.AUTO, level: str = "info
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=output),
         cache_logger_on_first_use=False,
     )
 

@@ -27,7 +27,7 @@ class ProblemError(web.HTTPException):
             "detail": detail,
             **extra,
         }
-        super().__init__(body=orjson.dumps(body), content_type=PROBLEM_CONTENT_TYPE)
+        super().__init__(text=orjson.dumps(body).decode(), content_type=PROBLEM_CONTENT_TYPE)
         self.problem = body
 
 

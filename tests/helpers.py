@@ -147,3 +147,17 @@ async def _app_redis_zrange(self: Gateway, key: str) -> list[bytes]:
 
 
 Gateway.app_redis_zrange = _app_redis_zrange  # type: ignore[attr-defined]
+
+
+def _redis_of(self: Gateway) -> Any:
+    return self.app[REDIS]
+
+
+def _clock_of(self: Gateway) -> Any:
+    from gateway.appkeys import CLOCK
+
+    return self.app[CLOCK]
+
+
+Gateway.app_redis = property(_redis_of)  # type: ignore[attr-defined]
+Gateway.clock = property(_clock_of)  # type: ignore[attr-defined]

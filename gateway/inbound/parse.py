@@ -50,8 +50,10 @@ def parse_body(body: bytes, received_ms: int) -> list[ParsedUpdate]:
     try:
         raw = orjson.loads(body)
         envelope = Envelope.model_validate(raw)
-    except (orjson.JSONDecodeError, ValidationError) as exc:
-        raise PayloadError(f"not a webhook envelope: {exc}") from exc
+    except orjson.JSONDecodeError as exc:
+        raise PayloadError(f"not JSON: {exc}") from exc
+    except ValidationError as exc:
+        raise PayloadError(f"not a webhook envelope: {describe_validation(exc)}") from exc
     return list(_walk(envelope, received_ms))
 
 
@@ -72,7 +74,7 @@ def _messages_change(
     try:
         value = MessagesValue.model_validate(raw_value)
     except ValidationError as exc:
-        yield ParsedUpdate(where, None, f"invalid messages value: {exc}")
+        yield ParsedUpdate(where, None, f"invalid messages value: {describe_validation(exc)}")
         return
 
     phone_number_id = value.metadata.phone_number_id or ""
@@ -89,10 +91,20 @@ def _messages_change(
                                                             received_ms))
 
 
+def describe_validation(exc: ValidationError) -> str:
+    """Name the invalid fields without quoting their values, which may be personal data."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or '(root)'}: {error['msg']}"
+        for error in exc.errors(include_input=False, include_url=False)
+    )
+
+
 def _guarded(locator: str, build: Any) -> ParsedUpdate:
     try:
         return ParsedUpdate(locator, build())
-    except (ValidationError, ValueError, TypeError, KeyError) as exc:
+    except ValidationError as exc:
+        return ParsedUpdate(locator, None, f"invalid update: {describe_validation(exc)}")
+    except (ValueError, TypeError, KeyError) as exc:
         return ParsedUpdate(locator, None, f"{type(exc).__name__}: {exc}")
 
 

@@ -1,0 +1,56 @@
+"""Failing updates are retried, dead-lettered after the limit, and replayable."""
+
+from __future__ import annotations
+
+import asyncio
+
+from gateway.auth import Role
+from gateway.inbound.worker import InboundWorker, dead_letters, replay_dead_letter
+from sessions.conversations import conversation_id_for
+from tests.helpers import envelope, text_value
+
+BIZ = "156305421874268"
+
+
+async def test_failing_hook_goes_to_dead_letters_then_replays(gateway, redis, clock):
+    calls: list[str] = []
+    broken = True
+
+    async def flaky_hook(message, conversation_id):
+        calls.append(message.wamid)
+        if broken:
+            raise RuntimeError("downstream unavailable")
+
+    gateway.hooks.on_message.append(flaky_hook)
+    body = envelope(text_value("wamid.H1", "eins"), text_value("wamid.H2", "zwei", wa_id="4915100000009"))
+    await gateway.post_webhook(body)
+
+    worker = InboundWorker(redis, "wag:", clock, hooks=gateway.hooks, max_attempts=5, claim_idle_ms=1)
+    await worker.ensure_group()
+    await worker.read_once()
+    for _ in range(4):
+        await asyncio.sleep(0.005)
+        await worker.claim_stale()
+    assert len(calls) == 10  # two messages, five attempts each
+    letters = await dead_letters(redis, "wag:")
+    assert len(letters) == 2
+    assert {letter["attempts"] for letter in letters} == {"5"}
+    assert "downstream unavailable" in letters[0]["error"]
+    assert (await redis.xpending("wag:inbound", "inbound"))["pending"] == 0
+
+    broken = False
+    for letter in letters:
+        assert await replay_dead_letter(redis, "wag:", letter["id"]) is not None
+    await worker.drain()
+    assert await redis.xlen("wag:inbound:dead") == 0
+    # Both messages were stored at the first attempt; the replays finish their follow-up steps.
+    token = await gateway.token(Role.ADMIN)
+    for wa_id in ("4915112345678", "4915100000009"):
+        status, data = await gateway.api(
+            "GET", f"/api/v1/conversations/{conversation_id_for(BIZ, wa_id)}/messages", token)
+        assert status == 200
+        assert len(data["items"]) == 1
+
+
+async def test_replay_of_unknown_dead_letter(redis):
+    assert await replay_dead_letter(redis, "wag:", "1-1") is None

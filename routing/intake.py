@@ -1,8 +1,9 @@
 """The hand-off from inbound processing to routing.
 
 Inbound processing calls `Intake.on_customer_message` once per new customer message. A
-conversation that is new or closed is enqueued; one that is already waiting stays where
-it is; one that an agent holds is delivered to that agent.
+conversation that is new or closed is enqueued (a returning customer first for their
+last agent); one that is already waiting stays where it is; one that an agent holds is
+delivered to that agent's event stream, and one in wrap-up goes back to its agent.
 """
 
 from __future__ import annotations
@@ -12,10 +13,15 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from common.clock import Clock
-from routing.keys import RoutingKeys
+from routing.config import QueueConfig
+from routing.engine import WHATSAPP_WINDOW_MS, InteractionSpec, Router
+from routing.errors import RoutingError
+from routing.model import Channel
+from routing.queues import QueueDirectory
+from sessions.keys import SessionKeys
 
 DEFAULT_QUEUE = "default"
-# Priority dominates the score: one priority step outranks ~31 years of waiting time.
+# 10**12 ms is about 31 years, so waiting time never outranks priority or urgency.
 PRIORITY_WEIGHT_MS = 10**12
 
 
@@ -26,16 +32,31 @@ class InteractionView:
     agent_id: str | None
 
 
-def queue_score(priority: int, enqueued_at_ms: int) -> float:
-    """Lower scores come first: higher priority, then longer waiting."""
-    return float(-priority * PRIORITY_WEIGHT_MS + enqueued_at_ms)
+def queue_score(priority: int, enqueued_at_ms: int, *, urgent: bool = False) -> float:
+    """Lower scores come first: higher priority, then a closing window, then longer waiting.
+
+    The same formula is `score_of` in `lua/lib_core.lua`; an urgent chat moves ahead of
+    its own priority but never ahead of a higher one.
+    """
+    return float(-(priority * 2 + int(urgent)) * PRIORITY_WEIGHT_MS + enqueued_at_ms)
 
 
 class Intake:
-    def __init__(self, redis: Redis, prefix: str, clock: Clock) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        prefix: str,
+        clock: Clock,
+        *,
+        router: Router | None = None,
+        default_queue: str = DEFAULT_QUEUE,
+    ) -> None:
         self._redis = redis
-        self._keys = RoutingKeys(prefix)
+        self._router = router or Router(redis, prefix, clock)
+        self._queues = QueueDirectory(self._router)
+        self._sessions = SessionKeys(prefix)
         self._clock = clock
+        self._default_queue = default_queue
 
     async def on_customer_message(
         self,
@@ -44,35 +65,69 @@ class Intake:
         phone_number_id: str,
         referral_source: str | None = None,
         language: str | None = None,
+        customer_id: str | None = None,
+        wamid: str | None = None,
+        message_type: str | None = None,
+        timestamp_ms: int | None = None,
+        window_expires_at_ms: int | None = None,
     ) -> str:
-        """Enqueue or deliver; return `queued`, `waiting` or `delivered`."""
-        key = self._keys.interaction(conversation_id)
-        state = await self._redis.hget(key, "state")
-        if state in (b"assigned", b"held", b"offered"):
-            return "delivered" if state != b"offered" else "waiting"
-        if state == b"queued":
-            return "waiting"
+        """Enqueue or deliver; return `queued`, `waiting` or `delivered`.
 
-        now_ms = self._clock.now_ms()
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(
-                key,
-                mapping={
-                    "channel": "whatsapp",
-                    "state": "queued",
-                    "queue": DEFAULT_QUEUE,
-                    "priority": 0,
-                    "enqueued_at_ms": now_ms,
-                    "phone_number_id": phone_number_id,
-                },
-            )
-            pipe.zadd(self._keys.queue(DEFAULT_QUEUE), {conversation_id: queue_score(0, now_ms)})
-            await pipe.execute()
-        return "queued"
+        The window expiry is taken from `window_expires_at_ms`, else from the sessions
+        conversation's `last_customer_message_at_ms`, else from `timestamp_ms`, each plus
+        24 hours; with none of them the chat has no known window.
+        """
+        queue = await self._queue_for(phone_number_id, language, referral_source)
+        stored = await self._redis.hmget(
+            self._sessions.conversation(conversation_id),
+            ["last_customer_message_at_ms", "customer_id"],
+        )
+        last_message_ms = int(stored[0]) if stored[0] else timestamp_ms
+        if window_expires_at_ms is None and last_message_ms is not None:
+            window_expires_at_ms = last_message_ms + WHATSAPP_WINDOW_MS
+
+        spec = InteractionSpec(
+            channel=Channel.WHATSAPP,
+            queue=queue.name,
+            priority=queue.priority,
+            language=language,
+            customer_id=customer_id or (stored[1].decode() if stored[1] else ""),
+            window_expires_at_ms=window_expires_at_ms,
+            business_number=phone_number_id,
+            source=referral_source,
+        )
+        data = await self._router.customer_message(
+            conversation_id,
+            spec,
+            wamid=wamid,
+            message_type=message_type,
+            timestamp_ms=timestamp_ms or self._clock.now_ms(),
+        )
+        return str(data["outcome"])
 
     async def describe(self, conversation_id: str) -> InteractionView:
         raw = await self._redis.hmget(
-            self._keys.interaction(conversation_id), ["state", "queue", "agent_id"]
+            self._router.keys.interaction(conversation_id), ["state", "queue", "agent_id"]
         )
         state, queue, agent_id = (value.decode() if value else None for value in raw)
         return InteractionView(state=state or "new", queue=queue, agent_id=agent_id)
+
+    async def _queue_for(
+        self, phone_number_id: str, language: str | None, referral_source: str | None
+    ) -> QueueConfig:
+        sources = {referral_source} if referral_source else set()
+        try:
+            return await self._queues.choose(
+                channel=Channel.WHATSAPP.value,
+                business_number=phone_number_id,
+                language=language,
+                sources=sources,
+                fallback=self._default_queue,
+            )
+        except RoutingError as exc:
+            if exc.code != "queue_not_found":
+                raise
+        # Without any configuration the default queue is created, so no chat is lost.
+        queue = QueueConfig(name=self._default_queue)
+        await self._queues.save(queue)
+        return queue

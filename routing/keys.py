@@ -85,6 +85,11 @@ class RoutingKeys:
         return f"{self.base}settings"
 
     @property
+    def skills(self) -> str:
+        """Set of known skill names: the config file's list and every skill an agent has."""
+        return f"{self.base}skills"
+
+    @property
     def sequence(self) -> str:
         """Counter that orders assignments; the ready sets use it as the idle order."""
         return f"{self.base}seq"

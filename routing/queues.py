@@ -1,0 +1,70 @@
+"""Queue configurations in Redis, and the choice of queue for a new interaction."""
+
+from __future__ import annotations
+
+import orjson
+from pydantic import ValidationError
+
+from routing.config import QueueConfig
+from routing.engine import Router
+from routing.errors import RoutingError
+
+
+class QueueDirectory:
+    def __init__(self, router: Router) -> None:
+        self._router = router
+        self._redis = router.redis
+        self._keys = router.keys
+
+    async def save(self, queue: QueueConfig, *, create_only: bool = False) -> bool:
+        """Store a queue; return True when it is new. Waiting work is offered again,
+        because new bullseye steps or timeouts may let it match now."""
+        payload = orjson.dumps(queue.stored())
+        if create_only:
+            created = bool(await self._redis.hsetnx(self._keys.queues, queue.name, payload))
+            if not created:
+                raise RoutingError(
+                    "queue_exists",
+                    f"queue `{queue.name}` already exists; replace it with PUT /api/v1/queues/{queue.name}",
+                )
+        else:
+            created = bool(await self._redis.hset(self._keys.queues, queue.name, payload))
+        await self._router.dispatch([queue.name])
+        return created
+
+    async def get(self, name: str) -> QueueConfig:
+        raw = await self._redis.hget(self._keys.queues, name)
+        if raw is None:
+            raise RoutingError("queue_not_found", f"queue `{name}` does not exist")
+        return _parse(raw)
+
+    async def all(self) -> list[QueueConfig]:
+        """Return every queue in match order: ascending `order`, then name."""
+        raw = await self._redis.hgetall(self._keys.queues)
+        queues = [_parse(value) for value in raw.values()]
+        return sorted(queues, key=lambda queue: (queue.order, queue.name))
+
+    async def choose(
+        self,
+        *,
+        channel: str,
+        business_number: str | None = None,
+        language: str | None = None,
+        sources: set[str] | None = None,
+        fallback: str = "default",
+    ) -> QueueConfig:
+        """Return the first queue whose match rules admit the interaction, else `fallback`."""
+        for queue in await self.all():
+            if queue.match.matches(channel, business_number, language, sources or set()):
+                return queue
+        return await self.get(fallback)
+
+
+def _parse(raw: bytes) -> QueueConfig:
+    data = orjson.loads(raw)
+    data.pop("service_level_within_s", None)
+    try:
+        return QueueConfig.model_validate(data)
+    except ValidationError as exc:
+        msg = f"stored queue config is invalid: {exc}"
+        raise RoutingError("queue_corrupt", msg) from exc

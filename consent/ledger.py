@@ -56,7 +56,7 @@ def personal_digest(salt: str, value: str | None) -> str | None:
 @dataclass(slots=True)
 class _Prepared:
     record: ConsentRecord
-    phone: str
+    phone: str | None
     subject: str
 
 
@@ -146,6 +146,8 @@ class Ledger:
 
     def _prepare(self, record: ConsentRecord, now_ms: int) -> _Prepared:
         validate_record(record, self.purposes, now_ms)
+        if not record.phone and record.subject:
+            return _Prepared(record, None, record.subject)
         phone, subject = self.subject_of(record.phone)
         return _Prepared(record, phone, subject)
 

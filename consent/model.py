@@ -88,6 +88,9 @@ class ConsentRecord:
     actor: str = "customer"
     lawful_basis: str = "consent"
     detail: str | None = None
+    # The keyed subject id, for events about a contact whose number is not at hand (a sweep of
+    # expired opt-ins, a username user known only by user id). Used only when `phone` is empty.
+    subject: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,6 +96,18 @@ class Settings(BaseSettings):
         None, description="Where the simulator posts status webhooks; default: this gateway."
     )
 
+    # Template campaigns (gateway/campaigns).
+    campaign_rate_per_s: float | None = Field(
+        None, gt=0, description="Campaign sends handed to outbound per second; default: outbound_rate_per_s."
+    )
+    campaign_batch_size: int = Field(
+        50, ge=1, le=2000, description="Recipients gated and handed off per dispatch step."
+    )
+    campaign_poll_s: float = Field(0.5, gt=0, description="How often due campaigns are looked for.")
+    campaign_lease_ms: int = Field(
+        15_000, ge=1_000, description="A dispatcher that stops renewing its lease loses it after this."
+    )
+
     @property
     def sandbox(self) -> bool:
         """True without a Graph API access token: outbound goes to the built-in simulator."""

@@ -1,7 +1,7 @@
 """Append webhook bodies to the inbound stream, sharing round trips between requests.
 
 Group commit: the first request starts a flush, and requests that arrive while that
-flush is on the wire wait for the next one, which carries all of them in one pipeline.
+flush is on the wire wait for the next one, which carries all of them in one script call.
 No request waits for a timer, and under load one round trip serves many requests.
 """
 
@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from common.lua import load_script
 
 log = structlog.get_logger(__name__)
 
@@ -28,7 +30,8 @@ class IngestUnavailableError(Exception):
 
 @dataclass(slots=True)
 class _Pending:
-    fields: dict[bytes, bytes]
+    body: bytes
+    received_ms: int
     done: asyncio.Future[bytes]
 
 
@@ -36,18 +39,14 @@ class StreamAppender:
     def __init__(self, redis: Redis, stream: str) -> None:
         self._redis = redis
         self._stream = stream
+        self._script = load_script(redis, "gateway", "ingest_append.lua")
         self._queue: list[_Pending] = []
         self._flushing = False
 
     async def append(self, body: bytes, received_ms: int) -> str:
         """Store `body` durably and return its stream entry id; raise IngestUnavailableError."""
-        fields = {
-            b"body": body,
-            b"received_ms": str(received_ms).encode(),
-            b"sha256": hashlib.sha256(body).hexdigest().encode(),
-        }
         done: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Pending(fields, done))
+        self._queue.append(_Pending(body, received_ms, done))
         if not self._flushing:
             self._flushing = True
             asyncio.get_running_loop().create_task(self._flush_loop())
@@ -63,19 +62,18 @@ class StreamAppender:
             self._flushing = False
 
     async def _flush(self, batch: list[_Pending]) -> None:
+        args: list[bytes | int | str] = []
+        for pending in batch:
+            args += [pending.body, pending.received_ms, hashlib.sha256(pending.body).hexdigest()]
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for pending in batch:
-                    pipe.xadd(self._stream, pending.fields)  # type: ignore[arg-type]
-                results = await pipe.execute(raise_on_error=False)
+            ids: list[bytes] = await self._script(keys=[self._stream], args=args)
         except (RedisError, OSError) as exc:
             log.error("ingest_write_failed", error=type(exc).__name__, batch=len(batch))
-            results = [exc] * len(batch)
+            for pending in batch:
+                if not pending.done.done():
+                    pending.done.set_exception(IngestUnavailableError(str(exc)))
+            return
 
-        for pending, result in zip(batch, results, strict=True):
-            if pending.done.done():
-                continue  # the request was cancelled (client went away); nothing to tell
-            if isinstance(result, bytes):
-                pending.done.set_result(result)
-            else:
-                pending.done.set_exception(IngestUnavailableError(str(result)))
+        for pending, entry_id in zip(batch, ids, strict=True):
+            if not pending.done.done():  # a cancelled request has nobody to tell
+                pending.done.set_result(entry_id)

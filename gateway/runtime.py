@@ -30,7 +30,7 @@ def redis_for(settings: Settings) -> Iterator[Settings]:
         yield settings.model_copy(update={"redis_url": url_for(settings.data_dir)})
         return
 
-    server = EmbeddedRedis(settings.data_dir)
+    server = EmbeddedRedis(settings.data_dir, appendfsync=settings.embedded_appendfsync)
     server.start()
     try:
         yield settings.model_copy(update={"redis_url": server.url})

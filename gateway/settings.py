@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,6 +28,11 @@ class Settings(BaseSettings):
         None, description="Redis URL; empty starts the embedded server in the data directory."
     )
     redis_prefix: str = Field("wag:", description="Prefix of every Redis key.")
+    embedded_appendfsync: Literal["always", "everysec"] = Field(
+        "always",
+        description="fsync policy of the embedded server: `always` loses no acknowledged "
+        "webhook on a power cut; `everysec` may lose the last second.",
+    )
 
     app_secret: SecretStr | None = Field(None, description="Meta app secret for signatures.")
     verify_token: SecretStr | None = Field(None, description="Token of Meta's webhook handshake.")

@@ -56,6 +56,9 @@ async def test_ingest_logs_carry_no_personal_data(gateway, log_stream):
                         claim_idle_ms=0).claim_stale()
     assert await gateway.app_redis.xlen("wag:inbound:dead") == 1
 
+    from gateway.logs import flush_logs
+
+    flush_logs()
     lines = [orjson.loads(line) for line in log_stream.getvalue().splitlines() if line.strip()]
     events = {line["event"] for line in lines}
     assert {"webhook_accepted", "webhook_processed", "update_processed"} <= events

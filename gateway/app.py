@@ -23,7 +23,11 @@ FEATURES: list[str] = [
     "gateway.api.health",
     "gateway.webhook",
     "gateway.inbound.service",
+    "gateway.simulator.feature",
+    "gateway.outbound.feature",
+    "gateway.api.outbound_messages",
     "gateway.api.conversations",
+    "gateway.routing_api",
 ]
 
 TOKENS = web.AppKey("tokens", TokenStore)
@@ -38,7 +42,9 @@ def create_app(
 ) -> web.Application:
     """Build the gateway app; Redis clients open and close with the app's lifecycle."""
     if not settings.redis_url:
-        msg = "settings.redis_url must be set; the CLI fills it in when it starts the embedded server"
+        msg = (
+            "settings.redis_url must be set; the CLI fills it in when it starts the embedded server"
+        )
         raise ValueError(msg)
 
     app = web.Application(

@@ -1,0 +1,1 @@
+"""Outbound messages: the outbound stream, sender workers, throttling and error handling."""

@@ -1,0 +1,295 @@
+"""Sender workers: read the outbound stream, pace, call the Graph API, record the outcome.
+
+Several processes may run senders against one Redis: they share the stream through a
+consumer group, the throttle through token buckets in Redis, and the pause flag. A
+sender killed mid-send leaves its entry pending; another sender claims it after
+`claim_idle_ms` and, if Meta had already accepted it (the sent marker exists), only
+finishes the bookkeeping instead of sending twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import time
+from dataclasses import dataclass
+
+import structlog
+from pywa_async import WhatsApp
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
+
+from common.clock import Clock
+from common.lua import load_script
+from gateway.outbound.dispatch import dispatch
+from gateway.outbound.errors import classify_exception
+from gateway.outbound.keys import OutboundKeys
+from gateway.outbound.outcomes import PAUSE_RECHECK_MS, FailureHandler
+from gateway.outbound.records import OutboundJob
+from gateway.outbound.service import schedule
+from gateway.outbound.throttle import Throttle
+from sessions.messages import MessageStore
+from sessions.windows import WindowStore
+
+log = structlog.get_logger(__name__)
+
+GROUP = "senders"
+SENT_MARKER_TTL_S = 7 * 24 * 3600
+READ_BLOCK_MS = 1_000
+PROMOTE_BATCH = 200
+# Longest wait for the business number's bucket inside one send; longer waits go back
+# to the delayed set so that the worker slot is free for other numbers.
+MAX_INLINE_WAIT_MS = 1_000
+# Paused senders log the pause at most this often.
+PAUSE_LOG_INTERVAL_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class SenderConfig:
+    concurrency: int
+    claim_idle_ms: int
+
+
+class Sender:
+    def __init__(
+        self,
+        redis: Redis,
+        prefix: str,
+        clock: Clock,
+        *,
+        whatsapp: WhatsApp,
+        throttle: Throttle,
+        failures: FailureHandler,
+        config: SenderConfig,
+        token_fingerprint: str,
+        name: str | None = None,
+    ) -> None:
+        self._redis = redis
+        self._keys = OutboundKeys(prefix)
+        self._clock = clock
+        self._wa = whatsapp
+        self._throttle = throttle
+        self._failures = failures
+        self._config = config
+        self._fingerprint = token_fingerprint
+        self._messages = MessageStore(redis, prefix, clock)
+        self._windows = WindowStore(redis, prefix, clock)
+        self._promote = load_script(redis, "gateway.outbound", "promote_delayed.lua")
+        self.name = name or f"{socket.gethostname()}-{os.getpid()}-{id(self) % 10_000}"
+        self._slots = asyncio.Semaphore(config.concurrency)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False
+        self._pause_logged_at = 0.0
+
+    # Loop
+
+    async def run(self) -> None:
+        """Send until `stop()`; Redis errors are logged and retried after a second."""
+        await self.ensure_group()
+        log.info("sender_started", sender=self.name, concurrency=self._config.concurrency)
+        while not self._stopping:
+            try:
+                await self.step()
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as exc:
+                log.warning("sender_redis_error", sender=self.name, error=str(exc))
+                await asyncio.sleep(1.0)
+        await self.drain()
+        log.info("sender_stopped", sender=self.name)
+
+    def stop(self) -> None:
+        self._stopping = True
+
+    async def drain(self) -> None:
+        """Wait for sends in flight."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def ensure_group(self) -> None:
+        try:
+            await self._redis.xgroup_create(self._keys.stream, GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def step(self, block_ms: int = READ_BLOCK_MS) -> int:
+        """Move due delayed sends, claim stale ones, read new ones; return how many started."""
+        await self._promote(
+            keys=[self._keys.delayed, self._keys.delayed_jobs, self._keys.stream],
+            args=[self._clock.now_ms(), PROMOTE_BATCH],
+        )
+        await self._wait_for_slot()
+        free = self._free_slots()
+
+        _, claimed, _ = await self._redis.xautoclaim(
+            self._keys.stream, GROUP, self.name, self._config.claim_idle_ms, "0-0", count=free
+        )
+        entries = list(claimed)
+        if len(entries) < free:
+            read = await self._redis.xreadgroup(
+                GROUP, self.name, {self._keys.stream: ">"}, count=free - len(entries), block=block_ms
+            )
+            for _, stream_entries in read or []:
+                entries.extend(stream_entries)
+
+        for entry_id, fields in entries:
+            await self._slots.acquire()
+            task = asyncio.create_task(self._handle_entry(entry_id, fields))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return len(entries)
+
+    def _free_slots(self) -> int:
+        return max(1, self._config.concurrency - len(self._tasks))
+
+    async def _wait_for_slot(self) -> None:
+        await self._slots.acquire()
+        self._slots.release()
+
+    async def _handle_entry(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
+        try:
+            try:
+                job = OutboundJob.from_fields(fields)
+            except (KeyError, ValueError) as exc:
+                log.error("outbound_entry_malformed", entry_id=entry_id.decode(), error=str(exc))
+            else:
+                await self.process(job)
+            await self._ack(entry_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # Left pending: another sender (or this one) claims it after claim_idle_ms.
+            log.exception("outbound_entry_error", entry_id=entry_id.decode())
+        finally:
+            self._slots.release()
+
+    async def _ack(self, entry_id: bytes) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.xack(self._keys.stream, GROUP, entry_id)
+            pipe.xdel(self._keys.stream, entry_id)
+            await pipe.execute()
+
+    # One send
+
+    async def process(self, job: OutboundJob) -> str:
+        """Send one job and record its outcome; return the outcome for the summary log."""
+        started = time.perf_counter()
+        structlog.contextvars.bind_contextvars(message_id=job.message_id, conversation_id=job.conversation_id)
+        try:
+            outcome = await self._process(job)
+        finally:
+            structlog.contextvars.unbind_contextvars("message_id", "conversation_id")
+        log.info(
+            "outbound_processed",
+            message_id=job.message_id,
+            conversation_id=job.conversation_id,
+            kind=job.kind,
+            attempt=job.attempt,
+            outcome=outcome,
+            duration_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+        return outcome
+
+    async def _process(self, job: OutboundJob) -> str:
+        sent_wamid = await self._redis.get(self._keys.sent_marker(job.message_id))
+        if sent_wamid is not None:
+            # Meta accepted it before a crash: finish the bookkeeping, never send twice.
+            await self._messages.attach_wamid(job.message_id, sent_wamid.decode())
+            return "already_sent"
+
+        if await self._paused():
+            await schedule(self._redis, self._keys, job, self._clock.now_ms() + PAUSE_RECHECK_MS)
+            return "paused"
+
+        if job.free_form:
+            window = await self._windows.get(job.conversation_id)
+            if window is None or not window.open:
+                await self._messages.set_local_status(
+                    job.message_id, "failed", self._clock.now_ms(), error_code=131047,
+                    error_message="the service window closed before the message could be sent",
+                )
+                return "window_closed"
+
+        wait_ms = await self._throttle.take_recipient(job.conversation_id)
+        if wait_ms:
+            await schedule(self._redis, self._keys, job, self._clock.now_ms() + wait_ms)
+            return "paced_recipient"
+        if not await self._wait_for_number(job):
+            return "paced_number"
+
+        return await self._send(job)
+
+    async def _wait_for_number(self, job: OutboundJob) -> bool:
+        while True:
+            wait_ms = await self._throttle.take_number(job.phone_number_id)
+            if wait_ms == 0:
+                return True
+            if wait_ms > MAX_INLINE_WAIT_MS:
+                await schedule(self._redis, self._keys, job, self._clock.now_ms() + wait_ms)
+                return False
+            await asyncio.sleep(wait_ms / 1000)
+
+    async def _send(self, job: OutboundJob) -> str:
+        sent_at_ms = self._clock.now_ms()
+        try:
+            media_id = await self._upload(job) if job.upload else None
+            wamid = await dispatch(self._wa, job, media_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            failure = classify_exception(exc)
+            return await self._failures.on_send_error(job, failure, sent_at_ms)
+
+        await self._redis.set(self._keys.sent_marker(job.message_id), wamid, ex=SENT_MARKER_TTL_S)
+        await self._messages.attach_wamid(job.message_id, wamid)
+        await self._windows.record_business_reply(job.conversation_id, sent_at_ms)
+        await self._clear_pause_of_old_token()
+        structlog.contextvars.bind_contextvars(wamid=wamid)
+        return "sent"
+
+    async def _upload(self, job: OutboundJob) -> str:
+        raw = await self._redis.hgetall(self._keys.upload(job.message_id))
+        if not raw:
+            msg = f"the media of message {job.message_id} is no longer stored (kept for 24 h)"
+            raise LookupError(msg)
+        media = await self._wa.upload_media(
+            media=raw[b"content"],
+            mime_type=raw[b"mime_type"].decode(),
+            filename=raw[b"filename"].decode(),
+            phone_id=job.phone_number_id,
+        )
+        return str(media.id)
+
+    async def _paused(self) -> bool:
+        state = await self._failures.pause.get()
+        if state is None or state.get("token_fingerprint") != self._fingerprint:
+            # A process started with another token may try; its success lifts the pause.
+            return False
+        now = time.monotonic()
+        if now - self._pause_logged_at > PAUSE_LOG_INTERVAL_S:
+            self._pause_logged_at = now
+            log.error("outbound_paused", reason=state.get("reason"), since_ms=state.get("at_ms"),
+                      action="replace WAG_ACCESS_TOKEN and restart, or run `wa-gateway outbound resume`")
+        return True
+
+    async def _clear_pause_of_old_token(self) -> None:
+        state = await self._failures.pause.get()
+        if state is not None and state.get("token_fingerprint") != self._fingerprint:
+            await self._failures.pause.resume()
+            log.info("outbound_resumed", reason="send with a new access token succeeded")
+
+
+async def stop_senders(senders: list[Sender], tasks: list[asyncio.Task[None]]) -> None:
+    """Stop sender loops: let sends in flight finish, then cancel the blocking reads."""
+    for sender in senders:
+        sender.stop()
+    for sender in senders:
+        await sender.drain()
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -114,6 +114,46 @@ class Settings(BaseSettings):
         15_000, ge=1_000, description="A dispatcher that stops renewing its lease loses it after this."
     )
 
+    # Consent ledger, consent form and template gate (consent/, gateway/consent_*.py).
+    consent_secret: SecretStr | None = Field(
+        None, description="Key of the subject ids (keyed hashes of phone numbers) and form tokens; "
+        "empty: generated once and kept in Redis.",
+    )
+    consent_business_name: str = Field(
+        "", description="Business name shown on the consent form and in confirmation messages."
+    )
+    consent_business_number: str | None = Field(
+        None, description="Business phone number (E.164) that wa.me confirmation links point to."
+    )
+    consent_purposes: list[str] = Field(
+        ["marketing", "service_updates", "authentication"], description="Purposes consent is asked for."
+    )
+    consent_category_purposes: dict[str, str] = Field(
+        {"utility": "service_updates", "authentication": "authentication"},
+        description="Purpose a template category needs; marketing templates always need marketing.",
+    )
+    consent_default_region: str = Field("DE", description="Region of phone numbers written without +.")
+    consent_code_validity_s: int = Field(
+        86_400, ge=60, description="How long an opt-in code can confirm a consent, in seconds."
+    )
+    consent_stop_keywords: list[str] = Field(
+        ["stop", "stopp", "abmelden", "abbestellen", "austragen", "widerruf", "widerrufen",
+         "unsubscribe", "cancel", "optout"],
+        description="Whole messages that withdraw all WhatsApp consent (case, punctuation, emoji ignored).",
+    )
+    consent_optout_payloads: list[str] = Field(
+        ["OPT_OUT", "OPTOUT", "STOP", "STOP_PROMOTIONS", "UNSUBSCRIBE", "ABMELDEN"],
+        description="Quick-reply button payloads of the business's own opt-out button.",
+    )
+    consent_form_limit_per_ip: int = Field(20, ge=1, description="Form submissions per IP per hour.")
+    consent_form_limit_per_number: int = Field(5, ge=1, description="Form submissions per number per hour.")
+    consent_crm_webhook_url: str | None = Field(
+        None, description="CRM endpoint that receives each new consent event, signed; empty: off."
+    )
+    consent_crm_webhook_secret: SecretStr | None = Field(
+        None, description="HMAC-SHA256 key of the CRM webhook signature header."
+    )
+
     @property
     def sandbox(self) -> bool:
         """True without a Graph API access token: outbound goes to the built-in simulator."""

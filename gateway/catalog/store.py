@@ -9,6 +9,7 @@ import orjson
 from redis.asyncio import Redis
 
 from common.lua import load_script
+from consent.templates import CATEGORIES, TemplateCategories
 from gateway.catalog.keys import CatalogKeys
 from gateway.catalog.schema import ParameterSchema, schema_of
 
@@ -81,13 +82,16 @@ class CatalogStore:
         self._redis = redis
         self._keys = CatalogKeys(prefix)
         self._change = load_script(redis, "gateway.catalog", "change.lua")
+        self._gate_categories = TemplateCategories(redis, prefix)
 
     async def get(self, name: str, language: str) -> Template | None:
         raw = await self._redis.hgetall(self._keys.template(name, language))
         return _template_of(raw) if raw else None
 
     async def list_all(self) -> list[Template]:
-        members = sorted(_decoded(member) for member in await self._redis.smembers(self._keys.index))
+        members = sorted(
+            _decoded(member) for member in await self._redis.smembers(self._keys.index)
+        )
         async with self._redis.pipeline(transaction=False) as pipe:
             for member in members:
                 name, _, language = member.partition(":")
@@ -130,6 +134,9 @@ class CatalogStore:
                 change.language,
             ],
         )
+        if applied and change.attribute == "category" and change.value.lower() in CATEGORIES:
+            # The consent gate reads a template's purpose from its own copy of the category.
+            await self._gate_categories.set(change.name, change.value)
         return bool(applied)
 
     async def store_synced(

@@ -123,6 +123,14 @@ class AgentSpec(Strict):
     channel_costs: dict[Channel, Annotated[int, Field(ge=0, le=10_000)]] | None = None
     queues: list[Name] = Field(default_factory=list)
 
+    @field_validator("id")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value == "me":
+            msg = "`me` is reserved for the calling agent's own routes; choose another id"
+            raise ValueError(msg)
+        return value
+
     def costs(self, defaults: dict[Channel, int]) -> dict[str, int]:
         """Return the cost of each channel, this agent's overrides over the defaults."""
         merged = {channel.value: cost for channel, cost in defaults.items()}

@@ -16,9 +16,11 @@ from common.clock import Clock
 from routing.config import QueueConfig
 from routing.engine import WHATSAPP_WINDOW_MS, InteractionSpec, Router
 from routing.errors import RoutingError
+from routing.keys import RoutingKeys
 from routing.model import Channel
 from routing.queues import QueueDirectory
 from sessions.keys import SessionKeys
+from sessions.windows import WINDOW_FIELDS, compute_window
 
 DEFAULT_QUEUE = "default"
 # 10**12 ms is about 31 years, so waiting time never outranks priority or urgency.
@@ -52,11 +54,20 @@ class Intake:
         default_queue: str = DEFAULT_QUEUE,
     ) -> None:
         self._redis = redis
-        self._router = router or Router(redis, prefix, clock)
-        self._queues = QueueDirectory(self._router)
+        self._prefix = prefix
+        self._router = router
+        self._keys = RoutingKeys(prefix)
         self._sessions = SessionKeys(prefix)
         self._clock = clock
         self._default_queue = default_queue
+
+    @property
+    def router(self) -> Router:
+        # Built on first use: `describe` needs no scripts, and API handlers create an
+        # Intake per request.
+        if self._router is None:
+            self._router = Router(self._redis, self._prefix, self._clock)
+        return self._router
 
     async def on_customer_message(
         self,
@@ -73,30 +84,31 @@ class Intake:
     ) -> str:
         """Enqueue or deliver; return `queued`, `waiting` or `delivered`.
 
-        The window expiry is taken from `window_expires_at_ms`, else from the sessions
-        conversation's `last_customer_message_at_ms`, else from `timestamp_ms`, each plus
-        24 hours; with none of them the chat has no known window.
+        The service window expiry is `window_expires_at_ms` when given, else the one that
+        `sessions.windows` computes from the conversation, else `timestamp_ms` plus 24 hours;
+        without any of them the chat has no known window.
         """
         queue = await self._queue_for(phone_number_id, language, referral_source)
         stored = await self._redis.hmget(
-            self._sessions.conversation(conversation_id),
-            ["last_customer_message_at_ms", "customer_id"],
+            self._sessions.conversation(conversation_id), ["customer_id", *WINDOW_FIELDS]
         )
-        last_message_ms = int(stored[0]) if stored[0] else timestamp_ms
-        if window_expires_at_ms is None and last_message_ms is not None:
-            window_expires_at_ms = last_message_ms + WHATSAPP_WINDOW_MS
+        if window_expires_at_ms is None:
+            fields = dict(zip(WINDOW_FIELDS, stored[1:], strict=True))
+            window_expires_at_ms = compute_window(fields, self._clock.now_ms()).expires_at_ms
+        if window_expires_at_ms is None and timestamp_ms is not None:
+            window_expires_at_ms = timestamp_ms + WHATSAPP_WINDOW_MS
 
         spec = InteractionSpec(
             channel=Channel.WHATSAPP,
             queue=queue.name,
             priority=queue.priority,
             language=language,
-            customer_id=customer_id or (stored[1].decode() if stored[1] else ""),
+            customer_id=customer_id or (stored[0].decode() if stored[0] else ""),
             window_expires_at_ms=window_expires_at_ms,
             business_number=phone_number_id,
             source=referral_source,
         )
-        data = await self._router.customer_message(
+        data = await self.router.customer_message(
             conversation_id,
             spec,
             wamid=wamid,
@@ -107,7 +119,7 @@ class Intake:
 
     async def describe(self, conversation_id: str) -> InteractionView:
         raw = await self._redis.hmget(
-            self._router.keys.interaction(conversation_id), ["state", "queue", "agent_id"]
+            self._keys.interaction(conversation_id), ["state", "queue", "agent_id"]
         )
         state, queue, agent_id = (value.decode() if value else None for value in raw)
         return InteractionView(state=state or "new", queue=queue, agent_id=agent_id)
@@ -117,7 +129,7 @@ class Intake:
     ) -> QueueConfig:
         sources = {referral_source} if referral_source else set()
         try:
-            return await self._queues.choose(
+            return await QueueDirectory(self.router).choose(
                 channel=Channel.WHATSAPP.value,
                 business_number=phone_number_id,
                 language=language,
@@ -129,5 +141,5 @@ class Intake:
                 raise
         # Without any configuration the default queue is created, so no chat is lost.
         queue = QueueConfig(name=self._default_queue)
-        await self._queues.save(queue)
+        await QueueDirectory(self.router).save(queue)
         return queue

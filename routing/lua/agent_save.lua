@@ -15,7 +15,7 @@ end
 local queues = cjson.decode(ARGV[12])
 for _, q in ipairs(queues) do
   if queue_config(q) == nil then
-    return failure('queue_not_found', 'queue `' .. q .. '` does not exist; create it first',
+    return failure('unknown_queue', 'queue `' .. q .. '` does not exist; create it first',
       {queue = q})
   end
 end

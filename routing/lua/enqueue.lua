@@ -4,7 +4,7 @@ local ix_id = ARGV[4]
 local spec = cjson.decode(ARGV[5])
 
 if queue_config(spec.queue) == nil then
-  return failure('queue_not_found', 'queue `' .. spec.queue .. '` does not exist')
+  return failure('unknown_queue', 'queue `' .. spec.queue .. '` does not exist')
 end
 local state = redis.call('HGET', k_ix(ix_id), 'state')
 if state and state ~= 'closed' and state ~= 'abandoned' then

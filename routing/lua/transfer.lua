@@ -13,7 +13,7 @@ local from = agent(ix.agent_id)
 local t = nil
 if target_kind == 'agent' then
   t = agent(target)
-  if t == nil then return failure('agent_not_found', 'agent `' .. target .. '` does not exist') end
+  if t == nil then return failure('unknown_agent', 'agent `' .. target .. '` does not exist') end
   if target == ix.agent_id then
     return failure('same_agent', 'conversation `' .. ix_id .. '` is already held by `' .. target .. '`')
   end
@@ -23,7 +23,7 @@ if target_kind == 'agent' then
       {presence = t.presence})
   end
 elseif queue_config(target) == nil then
-  return failure('queue_not_found', 'queue `' .. target .. '` does not exist')
+  return failure('unknown_queue', 'queue `' .. target .. '` does not exist')
 end
 
 if from then

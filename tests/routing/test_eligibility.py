@@ -108,5 +108,5 @@ async def test_unknown_queue_rejected(desk: Desk) -> None:
     with pytest.raises(RoutingError) as caught:
         await desk.chat("c1", queue="nowhere")
 
-    assert caught.value.code == "queue_not_found"
+    assert caught.value.code == "unknown_queue"
     assert await desk.state("c1") == {}

@@ -116,3 +116,17 @@ async def test_describe_assignment(intake: Intake, desk: Desk) -> None:
 
     assert view.state == "assigned"
     assert view.agent_id == "a1"
+
+
+async def test_window_from_sessions(intake: Intake, desk: Desk) -> None:
+    from sessions.keys import SessionKeys
+
+    last_ms = desk.clock.now_ms() - 7_200_000
+    await desk.router.redis.hset(
+        SessionKeys(PREFIX).conversation("conv-1"), "last_customer_message_at_ms", last_ms
+    )
+
+    await _message(intake, timestamp_ms=desk.clock.now_ms())
+
+    state = await desk.state("conv-1")
+    assert int(state["window_expires_at_ms"]) == last_ms + 24 * 3_600_000

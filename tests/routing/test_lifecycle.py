@@ -143,7 +143,7 @@ async def test_transfer_to_unknown_queue(desk: Desk) -> None:
     with pytest.raises(RoutingError) as caught:
         await desk.router.transfer("c1", "a1", to_queue="nowhere")
 
-    assert caught.value.code == "queue_not_found"
+    assert caught.value.code == "unknown_queue"
     assert (await desk.state("c1"))["state"] == "assigned"
 
 

@@ -1,0 +1,101 @@
+"""Fan the routing event stream out to the SSE connections of this process.
+
+One task per process reads the Redis stream (XREAD BLOCK) and hands each event to the
+subscribers that may see it, so a thousand open SSE streams cost one Redis reader.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+
+import structlog
+from redis.exceptions import RedisError
+
+from routing.events import RoutingEvent, RoutingEvents
+
+log = structlog.get_logger(__name__)
+
+SUBSCRIBER_BUFFER = 1000
+BLOCK_MS = 5000
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One SSE connection: an agent's (`agent_id` set) or a supervisor's (all events)."""
+
+    agent_id: str | None
+    queue: asyncio.Queue[RoutingEvent | None] = field(
+        default_factory=lambda: asyncio.Queue(SUBSCRIBER_BUFFER)
+    )
+
+    def wants(self, event: RoutingEvent) -> bool:
+        return self.agent_id is None or event.agent_id == self.agent_id
+
+
+class EventHub:
+    def __init__(self, events: RoutingEvents) -> None:
+        self.events = events
+        self._subscribers: set[Subscription] = set()
+
+    def subscribe(self, agent_id: str | None) -> Subscription:
+        subscription = Subscription(agent_id)
+        self._subscribers.add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        self._subscribers.discard(subscription)
+
+    def close_all(self) -> None:
+        """End every open stream, so that shutdown does not wait for their keep-alives."""
+        for subscription in list(self._subscribers):
+            _end(subscription)
+        self._subscribers.clear()
+
+    def deliver(self, event: RoutingEvent) -> None:
+        """Queue `event` for every subscriber that may see it; drop subscribers that lag."""
+        for subscription in list(self._subscribers):
+            if not subscription.wants(event):
+                continue
+            try:
+                subscription.queue.put_nowait(event)
+            except asyncio.QueueFull:
+                # A client this far behind reconnects with Last-Event-ID and catches up.
+                log.warning("sse_subscriber_dropped", agent_id=subscription.agent_id,
+                            buffered=SUBSCRIBER_BUFFER)
+                self._subscribers.discard(subscription)
+                _end(subscription)
+
+    async def run(self) -> None:
+        """Read the stream until cancelled; Redis errors are logged and retried."""
+        last_id = await self._start_id()
+        log.info("routing_event_hub_started", last_id=last_id)
+        while True:
+            try:
+                batch = await self.events.wait(last_id, BLOCK_MS)
+            except RedisError as exc:
+                log.warning("routing_event_hub_read_failed", error=str(exc))
+                await asyncio.sleep(0.5)
+                continue
+            for event in batch:
+                self.deliver(event)
+                last_id = event.id
+
+    async def _start_id(self) -> str:
+        while True:
+            try:
+                return await self.events.last_id()
+            except RedisError as exc:
+                log.warning("routing_event_hub_read_failed", error=str(exc))
+                await asyncio.sleep(0.5)
+
+
+def _end(subscription: Subscription) -> None:
+    """Queue the end marker, dropping the oldest event when the buffer is full."""
+    try:
+        subscription.queue.put_nowait(None)
+    except asyncio.QueueFull:
+        with contextlib.suppress(asyncio.QueueEmpty):
+            subscription.queue.get_nowait()
+        subscription.queue.put_nowait(None)

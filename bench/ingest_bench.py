@@ -54,7 +54,7 @@ def wait_http(url: str, timeout_s: float = 20.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(url, timeout=1)  # noqa: S310 - loopback only
+            urllib.request.urlopen(url, timeout=1)
             return
         except OSError:
             time.sleep(0.1)
@@ -63,10 +63,18 @@ def wait_http(url: str, timeout_s: float = 20.0) -> None:
 
 def run_wrk(port: int, bodies: Path, args: argparse.Namespace) -> dict[str, float]:
     command = [
-        "wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
-        "-s", str(ROOT / "bench" / "wrk_post.lua"), f"http://127.0.0.1:{port}", "--", str(bodies),
+        "wrk",
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{args.duration}s",
+        "--latency",
+        "-s",
+        str(ROOT / "bench" / "wrk_post.lua"),
+        f"http://127.0.0.1:{port}",
+        "--",
+        str(bodies),
     ]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
@@ -93,14 +101,20 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--duration", type=int, default=15, help="seconds per server (default 15)")
     parser.add_argument("--connections", type=int, default=32, help="open connections (default 32)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
     parser.add_argument("--bodies", type=int, default=2000, help="distinct signed bodies")
     parser.add_argument("--log-level", default="info", help="gateway log level (default info)")
-    parser.add_argument("--appendfsync", default="always", choices=["always", "everysec"],
-                        help="fsync policy of the embedded Redis (default always)")
+    parser.add_argument(
+        "--appendfsync",
+        default="always",
+        choices=["always", "everysec"],
+        help="fsync policy of the embedded Redis (default always)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
@@ -110,7 +124,9 @@ def main() -> None:
         write_bodies(bodies, args.bodies)
 
         bare_port = free_port()
-        bare = subprocess.Popen([sys.executable, str(ROOT / "bench" / "bare_server.py"), str(bare_port)])  # noqa: S603
+        bare = subprocess.Popen(
+            [sys.executable, str(ROOT / "bench" / "bare_server.py"), str(bare_port)]
+        )
         try:
             time.sleep(1.0)  # the bare server has no GET route to poll
             bare_result = run_wrk(bare_port, bodies, args)
@@ -118,32 +134,56 @@ def main() -> None:
             stop(bare)
 
         gateway_port = free_port()
-        env = {**os.environ, "WAG_DATA_DIR": tmp, "WAG_PORT": str(gateway_port),
-               "WAG_APP_SECRET": SECRET, "WAG_LOG_FORMAT": "json", "WAG_LOG_LEVEL": args.log_level,
-               "WAG_EMBEDDED_APPENDFSYNC": args.appendfsync}
-        gateway = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "gateway.cli", "serve", "--no-workers"], env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
+        env = {
+            **os.environ,
+            "WAG_DATA_DIR": tmp,
+            "WAG_PORT": str(gateway_port),
+            "WAG_APP_SECRET": SECRET,
+            "WAG_LOG_FORMAT": "json",
+            "WAG_LOG_LEVEL": args.log_level,
+            "WAG_EMBEDDED_APPENDFSYNC": args.appendfsync,
+        }
+        gateway = subprocess.Popen(
+            [sys.executable, "-m", "gateway.cli", "serve", "--no-workers"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=ROOT,
         )
         try:
             wait_http(f"http://127.0.0.1:{gateway_port}/healthz")
             gateway_result = run_wrk(gateway_port, bodies, args)
-            stored = subprocess.run(  # noqa: S603
-                [sys.executable, "-c", "import redis,sys; print(redis.Redis(unix_socket_path=sys.argv[1]).xlen('wag:inbound'))",
-                 str(Path(tmp) / "redis.sock")], capture_output=True, text=True, check=True,
+            stored = subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    "import redis, sys; "
+                    "print(redis.Redis(unix_socket_path=sys.argv[1]).xlen('wag:inbound'))",
+                    str(Path(tmp) / "redis.sock"),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
             ).stdout.strip()
         finally:
             stop(gateway)
 
     print(f"{'server':<28}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}")
-    for name, result in (("bare aiohttp (read body)", bare_result),
-                         ("gateway (HMAC + XADD, AOF)", gateway_result)):
-        print(f"{name:<28}{result['rps']:>10.0f}{result['p50_ms']:>10.2f}{result['p99_ms']:>10.2f}"
-              f"{result['errors']:>10.0f}")
+    for name, result in (
+        ("bare aiohttp (read body)", bare_result),
+        ("gateway (HMAC + XADD, AOF)", gateway_result),
+    ):
+        print(
+            f"{name:<28}{result['rps']:>10.0f}{result['p50_ms']:>10.2f}{result['p99_ms']:>10.2f}"
+            f"{result['errors']:>10.0f}"
+        )
     print(f"throughput ratio gateway/bare: {gateway_result['rps'] / bare_result['rps']:.1%}")
     print(f"bodies stored in Redis: {stored}")
-    print(f"setup: {args.connections} connections, {args.threads} wrk thread(s), {args.duration} s each, "
-          f"{os.cpu_count()} cores shared by wrk, the server and Redis")
+    print(
+        f"setup: {args.connections} connections, {args.threads} wrk thread(s), "
+        f"{args.duration} s each, "
+        f"{os.cpu_count()} cores shared by wrk, the server and Redis"
+    )
 
 
 if __name__ == "__main__":

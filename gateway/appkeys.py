@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from aiohttp import web
 from redis.asyncio import Redis
 
-from aiohttp import web
 from common.clock import Clock
 from gateway.settings import Settings
 

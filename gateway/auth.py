@@ -19,7 +19,7 @@ from gateway.problems import ProblemError
 
 log = structlog.get_logger(__name__)
 
-TOKEN_PREFIX = "wag_"
+TOKEN_PREFIX = "wag_"  # noqa: S105 - a marker, not a secret
 ROLES_ATTR = "__wag_roles__"
 
 
@@ -119,8 +119,10 @@ def make_auth_middleware(store_of: Callable[[web.Request], TokenStore]) -> Any:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise unauthorized("send `Authorization: Bearer <token>`; create one with "
-                               "`wa-gateway token create --role ROLE --name NAME`")
+            raise unauthorized(
+                "send `Authorization: Bearer <token>`; create one with "
+                "`wa-gateway token create --role ROLE --name NAME`"
+            )
         principal = await store_of(request).lookup(token.strip())
         if principal is None:
             raise unauthorized("the bearer token is unknown or was revoked")

@@ -20,6 +20,7 @@ COMMAND_MODULES: list[str] = [
     "gateway.cli_serve",
     "gateway.cli_tokens",
     "gateway.cli_inbound",
+    "gateway.cli_routing",
 ]
 
 

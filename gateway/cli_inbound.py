@@ -30,7 +30,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     replay.set_defaults(handler=run_replay)
 
     webhook = subparsers.add_parser("webhook", help="send test webhooks to a running gateway")
-    webhook_actions = webhook.add_subparsers(dest="webhook_command", required=True, metavar="ACTION")
+    webhook_actions = webhook.add_subparsers(
+        dest="webhook_command", required=True, metavar="ACTION"
+    )
     send = webhook_actions.add_parser(
         "send", help="sign FILE with the app secret and POST it to the gateway"
     )
@@ -53,8 +55,10 @@ def run_list(args: argparse.Namespace, settings: Settings) -> int:
         print("No dead letters.")
         return 0
     for letter in letters:
-        print(f"{letter['id']}  entry={letter['entry_id']}  {letter['locator']}  "
-              f"attempts={letter['attempts']}  error={letter['error'][:160]}")
+        print(
+            f"{letter['id']}  entry={letter['entry_id']}  {letter['locator']}  "
+            f"attempts={letter['attempts']}  error={letter['error'][:160]}"
+        )
     return 0
 
 
@@ -62,14 +66,20 @@ def run_replay(args: argparse.Namespace, settings: Settings) -> int:
     async def _replay(live: Settings) -> int:
         redis = create_redis(live.redis_url or "", live)
         try:
-            ids = [letter["id"] for letter in await dead_letters(redis, live.redis_prefix, 100_000)] \
-                if args.all else [args.id]
+            ids = (
+                [letter["id"] for letter in await dead_letters(redis, live.redis_prefix, 100_000)]
+                if args.all
+                else [args.id]
+            )
             replayed = 0
             for dead_id in ids:
                 new_id = await replay_dead_letter(redis, live.redis_prefix, dead_id)
                 if new_id is None:
-                    print(f"dead letter {dead_id} not found; list them with `wa-gateway dead-letters list`",
-                          file=sys.stderr)
+                    print(
+                        f"dead letter {dead_id} not found; "
+                        "list them with `wa-gateway dead-letters list`",
+                        file=sys.stderr,
+                    )
                     continue
                 print(f"replayed {dead_id} as inbound entry {new_id}")
                 replayed += 1
@@ -88,13 +98,17 @@ def run_send(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     body = args.file.read_bytes()
     url = args.url or f"http://127.0.0.1:{settings.port}/webhooks/whatsapp"
-    headers = {SIGNATURE_HEADER: sign(body, resolve_app_secret(settings)),
-               "Content-Type": "application/json"}
+    headers = {
+        SIGNATURE_HEADER: sign(body, resolve_app_secret(settings)),
+        "Content-Type": "application/json",
+    }
     try:
         response = httpx.post(url, content=body, headers=headers, timeout=5.0)
     except httpx.HTTPError as exc:
-        print(f"could not reach the gateway at {url}: {exc}; is `wa-gateway serve` running?",
-              file=sys.stderr)
+        print(
+            f"could not reach the gateway at {url}: {exc}; is `wa-gateway serve` running?",
+            file=sys.stderr,
+        )
         return 1
     print(f"{response.status_code} {response.text}")
     return 0 if response.status_code == 200 else 1

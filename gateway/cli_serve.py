@@ -20,15 +20,20 @@ log = structlog.get_logger(__name__)
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = subparsers.add_parser(
         "serve",
-        help="run the HTTP gateway with its workers (starts an embedded Redis without WAG_REDIS_URL)",
+        help="run the HTTP gateway with its workers "
+        "(starts an embedded Redis when WAG_REDIS_URL is empty)",
     )
-    serve.add_argument("--no-workers", action="store_true",
-                       help="only receive webhooks; run `wa-gateway worker` separately")
+    serve.add_argument(
+        "--no-workers",
+        action="store_true",
+        help="only receive webhooks; run `wa-gateway worker` separately",
+    )
     serve.set_defaults(handler=run_serve)
 
     worker = subparsers.add_parser("worker", help="process the inbound stream without HTTP")
-    worker.add_argument("--once", action="store_true",
-                        help="process what is waiting now, then exit")
+    worker.add_argument(
+        "--once", action="store_true", help="process what is waiting now, then exit"
+    )
     worker.set_defaults(handler=run_worker)
 
 
@@ -54,7 +59,8 @@ async def _serve(settings: Settings, *, run_workers: bool) -> None:
         port=settings.port,
         sandbox=settings.sandbox,
         embedded_redis=settings.embedded_redis or settings.redis_url.startswith("unix://")
-        if settings.redis_url else True,
+        if settings.redis_url
+        else True,
     )
     await _wait_for_stop_signal()
     log.info("gateway_stopping")
@@ -82,7 +88,9 @@ async def _worker(settings: Settings, *, once: bool) -> None:
     from gateway.app import FEATURES
     from gateway.inbound.service import WORKERS
 
-    features = [name for name in FEATURES if not name.startswith(("gateway.api.", "gateway.webhook"))]
+    features = [
+        name for name in FEATURES if not name.startswith(("gateway.api.", "gateway.webhook"))
+    ]
     app = create_app(settings, features=features, run_workers=not once)
     runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()

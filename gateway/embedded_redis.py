@@ -101,7 +101,9 @@ class EmbeddedRedis:
             )
             raise EmbeddedRedisError(msg)
         if ping_socket(self.socket_path):
-            msg = f"a server already answers on {self.socket_path}; reuse it instead of starting one"
+            msg = (
+                f"a server already answers on {self.socket_path}; reuse it instead of starting one"
+            )
             raise EmbeddedRedisError(msg)
         with contextlib.suppress(FileNotFoundError):
             self.socket_path.unlink()
@@ -120,7 +122,9 @@ class EmbeddedRedis:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if ping_socket(self.socket_path):
-                log.info("embedded_redis_started", pid=self._process.pid, data_dir=str(self.data_dir))
+                log.info(
+                    "embedded_redis_started", pid=self._process.pid, data_dir=str(self.data_dir)
+                )
                 return
             if self._process.poll() is not None:
                 break

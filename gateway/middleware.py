@@ -61,7 +61,8 @@ def _detail_for(exc: web.HTTPException, request: web.Request) -> str:
     if exc.status_code == 404:
         return f"no route matches {request.method} {request.path}"
     if exc.status_code == 405:
-        return f"{request.method} is not allowed on {request.path}; allowed: {exc.headers.get('Allow', '')}"
+        allowed = exc.headers.get("Allow", "")
+        return f"{request.method} is not allowed on {request.path}; allowed: {allowed}"
     if exc.status_code == 413:
         return f"{exc.text}; the limit is set by WAG_WEBHOOK_MAX_BODY_BYTES"
     return exc.text or exc.reason

@@ -31,9 +31,7 @@ class ProblemError(web.HTTPException):
         self.problem = body
 
 
-def problem_response(
-    status: int, slug: str, title: str, detail: str, **extra: Any
-) -> web.Response:
+def problem_response(status: int, slug: str, title: str, detail: str, **extra: Any) -> web.Response:
     """Return (rather than raise) a problem+json response."""
     body = {"type": PROBLEM_TYPE_BASE + slug, "title": title, "status": status, "detail": detail}
     body.update(extra)

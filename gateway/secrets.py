@@ -8,7 +8,7 @@ from pathlib import Path
 
 from gateway.settings import Settings
 
-SANDBOX_SECRET_FILE = "sandbox-app-secret"
+SANDBOX_SECRET_FILE = "sandbox-app-secret"  # noqa: S105 - a file name
 
 
 class ConfigurationError(RuntimeError):

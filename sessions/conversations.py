@@ -9,6 +9,8 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
+from common.text import as_str
+
 from sessions.keys import SessionKeys
 
 
@@ -49,7 +51,7 @@ class ConversationStore:
         raw = await self._redis.hgetall(self._keys.conversation(conversation_id))
         if not raw:
             return None
-        fields = {key.decode(): value.decode() for key, value in raw.items()}
+        fields = {as_str(key): as_str(value) for key, value in raw.items()}
         return Conversation(
             id=fields["id"],
             phone_number_id=fields.get("phone_number_id", ""),
@@ -66,10 +68,12 @@ class ConversationStore:
     async def list_ids(self, limit: int = 200, offset: int = 0) -> list[str]:
         """Return conversation ids, newest first."""
         ids = await self._redis.zrevrange(self._keys.conversations(), offset, offset + limit - 1)
-        return [value.decode() for value in ids]
+        return [as_str(value) for value in ids]
 
     async def index(self, conversation_id: str, created_at_ms: int) -> None:
-        await self._redis.zadd(self._keys.conversations(), {conversation_id: created_at_ms}, nx=True)
+        await self._redis.zadd(
+            self._keys.conversations(), {conversation_id: created_at_ms}, nx=True
+        )
 
     async def resolve_customer_id(
         self, phone_number_id: str, wa_id: str | None, user_id: str | None
@@ -87,7 +91,7 @@ class ConversationStore:
             msg = "a customer needs a wa_id or a business-scoped user id"
             raise ValueError(msg)
         known = await self._redis.get(self._keys.identity(phone_number_id, wa_id))
-        return known.decode() if known else wa_id
+        return as_str(known) if known else wa_id
 
     async def link_number_change(
         self, phone_number_id: str, customer_id: str, new_wa_id: str

@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from common.clock import Clock
 from common.lua import load_script
+from common.text import as_str
 from sessions.keys import SessionKeys
 from sessions.model import InboundMessage, StatusUpdate
 
@@ -84,7 +85,7 @@ class MessageStore:
             self._keys.history(conversation_id),
             self._keys.message(conversation_id, message.wamid),
         ]
-        args = [
+        args: list[str | int] = [
             conversation_id,
             message.wamid,
             message.timestamp_ms,
@@ -98,7 +99,9 @@ class MessageStore:
             orjson.dumps(fields).decode(),
         ]
         is_new, created, processed = await self._store_inbound(keys=keys, args=args)
-        await self._redis.set(self._keys.wamid_link(message.wamid), f"{conversation_id} {message.wamid}")
+        await self._redis.set(
+            self._keys.wamid_link(message.wamid), f"{conversation_id} {message.wamid}"
+        )
         return StoreResult(
             conversation_id=conversation_id,
             is_new=bool(is_new),
@@ -115,7 +118,7 @@ class MessageStore:
         self,
         conversation_id: str,
         message_id: str,
-        type: str,  # noqa: A002 - Meta's field name
+        type: str,
         text: str | None,
         content: dict[str, Any],
         created_at_ms: int,
@@ -202,7 +205,7 @@ class MessageStore:
         )
         if not link:
             return "pending"
-        conversation_id, message_key = link.decode().split(" ", 1)
+        conversation_id, message_key = as_str(link).split(" ", 1)
         applied = await self._apply(conversation_id, message_key, orjson.loads(raw), raw)
         return "applied" if applied == 1 else "duplicate"
 
@@ -232,13 +235,13 @@ class MessageStore:
 
     async def _conversation_of(self, message_id: str) -> str | None:
         value = await self._redis.get(self._keys.message_id_link(message_id))
-        return value.decode() if value else None
+        return as_str(value) if value else None
 
     async def get(self, conversation_id: str, message_key: str) -> dict[str, Any] | None:
         raw = await self._redis.hgetall(self._keys.message(conversation_id, message_key))
         if not raw:
             return None
-        fields = {key.decode(): value.decode() for key, value in raw.items()}
+        fields = {as_str(key): as_str(value) for key, value in raw.items()}
         statuses = await self._redis.lrange(
             self._keys.message_statuses(conversation_id, message_key), 0, -1
         )
@@ -254,10 +257,12 @@ class MessageStore:
         """Return the message, or what its parked statuses tell about it, or None."""
         link = await self._redis.get(self._keys.wamid_link(wamid))
         if link:
-            conversation_id, message_key = link.decode().split(" ", 1)
+            conversation_id, message_key = as_str(link).split(" ", 1)
             return await self.get(conversation_id, message_key)
 
-        parked = [orjson.loads(raw) for raw in await self._redis.smembers(self._keys.wamid_pending(wamid))]
+        parked = [
+            orjson.loads(raw) for raw in await self._redis.smembers(self._keys.wamid_pending(wamid))
+        ]
         if not parked:
             return None
         parked.sort(key=lambda event: (event["timestamp_ms"], STATUS_RANK.get(event["status"], -1)))
@@ -282,7 +287,7 @@ class MessageStore:
         )
         items = []
         for key in reversed(keys):
-            message = await self.get(conversation_id, key.decode())
+            message = await self.get(conversation_id, as_str(key))
             if message is not None:
                 items.append(message)
         return items

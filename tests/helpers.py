@@ -41,8 +41,12 @@ def envelope(*values: dict[str, Any], field: str = "messages") -> dict[str, Any]
     """Build a webhook body with one change per value."""
     return {
         "object": "whatsapp_business_account",
-        "entry": [{"id": "110469221776353", "changes": [{"field": field, "value": value}
-                                                       for value in values]}],
+        "entry": [
+            {
+                "id": "110469221776353",
+                "changes": [{"field": field, "value": value} for value in values],
+            }
+        ],
     }
 
 
@@ -56,8 +60,13 @@ def text_value(
     phone_number_id: str = "156305421874268",
 ) -> dict[str, Any]:
     contact: dict[str, Any] = {"profile": {"name": "Erika Mustermann"}, "wa_id": wa_id}
-    message: dict[str, Any] = {"from": wa_id, "id": wamid, "timestamp": str(timestamp_s),
-                               "type": "text", "text": {"body": body}}
+    message: dict[str, Any] = {
+        "from": wa_id,
+        "id": wamid,
+        "timestamp": str(timestamp_s),
+        "type": "text",
+        "text": {"body": body},
+    }
     if user_id:
         contact["user_id"] = user_id
         message["from_user_id"] = user_id
@@ -70,8 +79,13 @@ def text_value(
 
 
 def status_value(wamid: str, status: str, timestamp_s: int, **extra: Any) -> dict[str, Any]:
-    item: dict[str, Any] = {"id": wamid, "status": status, "timestamp": str(timestamp_s),
-                            "recipient_id": "4915112345678", **extra}
+    item: dict[str, Any] = {
+        "id": wamid,
+        "status": status,
+        "timestamp": str(timestamp_s),
+        "recipient_id": "4915112345678",
+        **extra,
+    }
     return {
         "messaging_product": "whatsapp",
         "metadata": {"display_phone_number": "4930123456789", "phone_number_id": "156305421874268"},
@@ -88,11 +102,14 @@ class Gateway:
     http: aiohttp.ClientSession
     settings: Settings
 
-    async def post_webhook(self, body: bytes | dict[str, Any], **headers: str) -> aiohttp.ClientResponse:
+    async def post_webhook(
+        self, body: bytes | dict[str, Any], **headers: str
+    ) -> aiohttp.ClientResponse:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         all_headers = signed_headers(raw) | headers
-        return await self.http.post(f"{self.base_url}/webhooks/whatsapp", data=raw,
-                                    headers=all_headers)
+        return await self.http.post(
+            f"{self.base_url}/webhooks/whatsapp", data=raw, headers=all_headers
+        )
 
     async def drain(self) -> int:
         """Process everything on the inbound stream, as a worker would."""

@@ -20,14 +20,18 @@ async def test_no_token_is_401(gateway):
 
 
 async def test_unknown_token_is_401(gateway):
-    status, _, _ = await _get(gateway, "/api/v1/conversations", {"Authorization": "Bearer wag_nope"})
+    status, _, _ = await _get(
+        gateway, "/api/v1/conversations", {"Authorization": "Bearer wag_nope"}
+    )
     assert status == 401
 
 
 @pytest.mark.parametrize("role", [Role.AGENT, Role.MARKETING, Role.INTEGRATION], ids=str)
 async def test_wrong_role_is_403(gateway, role):
     token = await gateway.token(role)
-    status, _, problem = await _get(gateway, "/api/v1/conversations", {"Authorization": f"Bearer {token}"})
+    status, _, problem = await _get(
+        gateway, "/api/v1/conversations", {"Authorization": f"Bearer {token}"}
+    )
     assert status == 403
     assert role.value in problem["detail"]
 
@@ -35,15 +39,18 @@ async def test_wrong_role_is_403(gateway, role):
 @pytest.mark.parametrize("role", [Role.ADMIN, Role.SUPERVISOR], ids=str)
 async def test_right_role_is_200(gateway, role):
     token = await gateway.token(role)
-    status, _, body = await _get(gateway, "/api/v1/conversations", {"Authorization": f"Bearer {token}"})
+    status, _, body = await _get(
+        gateway, "/api/v1/conversations", {"Authorization": f"Bearer {token}"}
+    )
     assert status == 200
     assert body == {"items": []}
 
 
 async def test_unknown_route_is_problem_404(gateway):
     token = await gateway.token(Role.ADMIN)
-    status, content_type, problem = await _get(gateway, "/api/v1/nothing-here",
-                                               {"Authorization": f"Bearer {token}"})
+    status, content_type, problem = await _get(
+        gateway, "/api/v1/nothing-here", {"Authorization": f"Bearer {token}"}
+    )
     assert status == 404
     assert content_type == "application/problem+json"
     assert problem["status"] == 404
@@ -57,8 +64,9 @@ async def test_tokens_are_stored_hashed(gateway, redis):
 
 async def test_unknown_message_is_404(gateway):
     token = await gateway.token(Role.ADMIN)
-    status, _, problem = await _get(gateway, "/api/v1/messages/wamid.none",
-                                    {"Authorization": f"Bearer {token}"})
+    status, _, problem = await _get(
+        gateway, "/api/v1/messages/wamid.none", {"Authorization": f"Bearer {token}"}
+    )
     assert status == 404
     assert "wamid.none" in problem["detail"]
 

@@ -34,8 +34,14 @@ def cli_env():
 
 
 def _cli(env, *args: str, timeout_s: float = 30) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gateway.cli", *args], env=env,
-                          capture_output=True, text=True, timeout=timeout_s, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "gateway.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
 
 
 def test_token_create_prints_token_last(cli_env):
@@ -58,19 +64,27 @@ def test_token_create_rejects_unknown_role(cli_env):
 def test_new_user_flow(cli_env):
     env, data_dir = cli_env
     base_url = f"http://127.0.0.1:{env['WAG_PORT']}"
-    server = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         _wait(f"{base_url}/readyz")
         sent = _cli(env, "webhook", "send", str(FIXTURES / "01_meta_text_plain.json"))
         assert sent.returncode == 0, sent.stdout + sent.stderr
-        token = _cli(env, "token", "create", "--role", "admin", "--name", "ops").stdout.splitlines()[-1]
+        token = _cli(
+            env, "token", "create", "--role", "admin", "--name", "ops"
+        ).stdout.splitlines()[-1]
 
         conversation_id = conversation_id_for("156305421874268", "4915112345678")
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            response = httpx.get(f"{base_url}/api/v1/conversations/{conversation_id}/messages",
-                                 headers={"Authorization": f"Bearer {token}"})
+            response = httpx.get(
+                f"{base_url}/api/v1/conversations/{conversation_id}/messages",
+                headers={"Authorization": f"Bearer {token}"},
+            )
             if response.status_code == 200 and response.json()["items"]:
                 break
             time.sleep(0.1)

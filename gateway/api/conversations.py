@@ -84,7 +84,9 @@ async def _visible_conversation(request: web.Request) -> tuple[Conversation, Int
     if principal.role is Role.AGENT:
         holder = (await intake.describe(conversation_id)).agent_id
         if holder != principal.agent_id:
-            detail = f"conversation {conversation_id!r} is not assigned to agent {principal.agent_id!r}"
+            detail = (
+                f"conversation {conversation_id!r} is not assigned to agent {principal.agent_id!r}"
+            )
             raise ProblemError(403, "not-your-conversation", "Forbidden", detail)
     return conversation, intake
 

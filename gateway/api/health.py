@@ -33,8 +33,10 @@ async def readyz(request: web.Request) -> web.Response:
         checks["redis"] = f"unreachable: {type(exc).__name__}"
         checks["worker"] = "unknown"
     ready = all(value == "ok" for value in checks.values())
-    return json_response({"status": "ready" if ready else "not_ready", "checks": checks},
-                         status=200 if ready else 503)
+    return json_response(
+        {"status": "ready" if ready else "not_ready", "checks": checks},
+        status=200 if ready else 503,
+    )
 
 
 def setup(app: web.Application) -> None:

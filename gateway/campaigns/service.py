@@ -182,6 +182,6 @@ class CampaignService:
         if refusal is not None:
             detail = f"template `{name}` ({language}) cannot be sent: {refusal}"
             raise CampaignError(
-                409, "template-not-sendable", detail, template=name, status=template.status
+                409, "template-not-sendable", detail, template=name, template_status=template.status
             )
         return template

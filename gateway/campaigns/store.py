@@ -140,8 +140,8 @@ class CampaignStore:
         )
 
     async def list_ids(self, limit: int = 100) -> list[str]:
-        members: list[bytes] = await self._redis.zrevrange(self.keys.all, 0, limit - 1)
-        return [_text(member) for member in members]
+        members = await self._redis.zrevrange(self.keys.all, 0, limit - 1)
+        return [_text(member) for member in members if isinstance(member, bytes | str)]
 
     async def recipients(self, campaign_id: str, indices: Sequence[int]) -> list[dict[str, Any]]:
         if not indices:
@@ -195,8 +195,8 @@ class CampaignStore:
 
     async def active_ids(self, due_by_ms: int) -> list[str]:
         """Return running campaigns and scheduled ones whose start time has come."""
-        members: list[bytes] = await self._redis.zrangebyscore(self.keys.active, "-inf", due_by_ms)
-        return [_text(member) for member in members]
+        members = await self._redis.zrangebyscore(self.keys.active, "-inf", due_by_ms)
+        return [_text(member) for member in members if isinstance(member, bytes | str)]
 
     # -- recipients --------------------------------------------------------------------------
 

@@ -30,3 +30,7 @@ class CatalogKeys:
     def sync_state(self) -> str:
         """Hash: synced_at_ms, count, pages of the last complete sync."""
         return f"{self.prefix}{{tpl}}:sync"
+
+    def send_idempotency(self, token_id: str, key_digest: str) -> str:
+        """The first answer to a template send with an `Idempotency-Key`, per API token."""
+        return f"{self.prefix}tplsend:idem:{token_id}:{key_digest}"

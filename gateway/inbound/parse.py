@@ -62,8 +62,9 @@ def _walk(envelope: Envelope, received_ms: int) -> Iterator[ParsedUpdate]:
         for c_index, change in enumerate(entry.changes):
             where = f"entry[{e_index}].changes[{c_index}]"
             if change.field != "messages":
-                yield ParsedUpdate(where, _field_event(change.field, change.value, entry.id,
-                                                        received_ms))
+                yield ParsedUpdate(
+                    where, _field_event(change.field, change.value, entry.id, received_ms)
+                )
                 continue
             yield from _messages_change(where, change.value, entry.id, received_ms)
 
@@ -80,15 +81,16 @@ def _messages_change(
     phone_number_id = value.metadata.phone_number_id or ""
     for index, raw in enumerate(value.messages):
         locator = f"{where}.messages[{index}]"
-        yield _guarded(locator, lambda raw=raw: _message(raw, value))  # type: ignore[misc]
+        yield _guarded(locator, lambda raw=raw: _message(raw, value))
     for index, raw in enumerate(value.statuses):
         locator = f"{where}.statuses[{index}]"
-        yield _guarded(locator, lambda raw=raw: _status(raw, phone_number_id))  # type: ignore[misc]
+        yield _guarded(locator, lambda raw=raw: _status(raw, phone_number_id))
     if value.errors:
         # Value-level errors (for example 130429) come without messages; they are kept as events.
         errors = {"metadata": raw_value.get("metadata"), "errors": value.errors}
-        yield ParsedUpdate(f"{where}.errors", _field_event("messages.errors", errors, waba_id,
-                                                            received_ms))
+        yield ParsedUpdate(
+            f"{where}.errors", _field_event("messages.errors", errors, waba_id, received_ms)
+        )
 
 
 def describe_validation(exc: ValidationError) -> str:

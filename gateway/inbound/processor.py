@@ -63,7 +63,7 @@ class InboundProcessor:
         structlog.contextvars.bind_contextvars(locator=parsed.locator)
         try:
             result = await self._apply(parsed.update)
-        except Exception as exc:  # noqa: BLE001 - one failing update must not stop the others
+        except Exception as exc:
             outcome.failures.append((parsed.locator, f"{type(exc).__name__}: {exc}"))
             log.exception("update_failed", locator=parsed.locator)
             return
@@ -124,7 +124,9 @@ class InboundProcessor:
                 phone_number_id=message.phone_number_id,
                 referral_source=referral_source,
             )
-            log.debug("inbound_routed", outcome=routed, customer=pseudonym(message.customer.customer_id))
+            log.debug(
+                "inbound_routed", outcome=routed, customer=pseudonym(message.customer.customer_id)
+            )
 
         for hook in self._hooks.on_message:
             await hook(message, conversation_id)

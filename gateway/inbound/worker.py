@@ -13,12 +13,14 @@ import os
 import socket
 import time
 import uuid
+from typing import Any
 
 import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from common.clock import Clock
+from common.text import as_str
 from gateway.inbound.hooks import InboundHooks
 from gateway.inbound.parse import PayloadError
 from gateway.inbound.processor import InboundProcessor
@@ -92,28 +94,37 @@ class InboundWorker:
 
     async def read_once(self, block_ms: int | None = None) -> int:
         """Read and process one batch of new entries; return how many were read."""
-        response = await self._redis.xreadgroup(
+        response: Any = await self._redis.xreadgroup(
             GROUP, self.name, {self._keys.inbound_stream: ">"}, count=READ_COUNT, block=block_ms
         )
         count = 0
         for _stream, entries in response or []:
             for entry_id, fields in entries:
-                await self._handle(entry_id.decode(), fields)
+                await self._handle(as_str(entry_id), fields)
                 count += 1
         return count
 
     async def claim_stale(self) -> int:
         """Claim and process entries left pending by dead or failing workers."""
-        _next, entries, *_ = await self._redis.xautoclaim(
-            self._keys.inbound_stream, GROUP, self.name, self._claim_idle_ms, "0-0", count=READ_COUNT
-        )
+        cursor = "0-0"
         count = 0
-        for entry_id, fields in entries:
-            if fields is None:
-                continue  # the entry was trimmed away; nothing left to process
-            await self._handle(entry_id.decode(), fields)
-            count += 1
-        return count
+        while True:
+            claimed: Any = await self._redis.xautoclaim(
+                self._keys.inbound_stream,
+                GROUP,
+                self.name,
+                self._claim_idle_ms,
+                cursor,
+                count=READ_COUNT,
+            )
+            cursor = as_str(claimed[0])
+            for entry_id, fields in claimed[1]:
+                if fields is None:
+                    continue  # the entry was trimmed away; nothing left to process
+                await self._handle(as_str(entry_id), fields)
+                count += 1
+            if cursor == "0-0":
+                return count
 
     async def drain(self) -> int:
         """Process everything that is waiting now; for tests and `worker --once`."""
@@ -145,8 +156,14 @@ class InboundWorker:
         if not outcome.failures:
             await self._ack(entry_id)
             self.processed_entries += 1
-            log.info("webhook_processed", entry_id=entry_id, outcome="ok", applied=outcome.applied,
-                     duplicates=outcome.duplicates, duration_ms=duration_ms)
+            log.info(
+                "webhook_processed",
+                entry_id=entry_id,
+                outcome="ok",
+                applied=outcome.applied,
+                duplicates=outcome.duplicates,
+                duration_ms=duration_ms,
+            )
             return
 
         attempts = await self._redis.hincrby(self._keys.inbound_failures, entry_id, 1)
@@ -156,9 +173,15 @@ class InboundWorker:
             outcome_name = "dead_lettered"
         else:
             outcome_name = "retry_pending"  # stays pending; claimed again after claim_idle_ms
-        log.warning("webhook_processed", entry_id=entry_id, outcome=outcome_name,
-                    attempts=attempts, failed=len(outcome.failures), applied=outcome.applied,
-                    duration_ms=duration_ms)
+        log.warning(
+            "webhook_processed",
+            entry_id=entry_id,
+            outcome=outcome_name,
+            attempts=attempts,
+            failed=len(outcome.failures),
+            applied=outcome.applied,
+            duration_ms=duration_ms,
+        )
 
     async def _ack(self, entry_id: str) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -189,8 +212,13 @@ class InboundWorker:
                 maxlen=DEAD_LETTER_MAXLEN,
                 approximate=True,
             )
-            log.error("update_dead_lettered", entry_id=entry_id, locator=locator,
-                      attempts=attempts, error=error[:200])
+            log.error(
+                "update_dead_lettered",
+                entry_id=entry_id,
+                locator=locator,
+                attempts=attempts,
+                error=error[:200],
+            )
 
     async def _heartbeat(self) -> None:
         await self._redis.zadd(self._keys.workers(), {self.name: self._clock.now_ms()})
@@ -201,7 +229,7 @@ class InboundWorker:
         min_id = f"{cutoff_ms}-0"
         summary = await self._redis.xpending(self._keys.inbound_stream, GROUP)
         if summary and summary.get("min"):
-            oldest_pending = summary["min"].decode()
+            oldest_pending = as_str(summary["min"])
             if _id_less(oldest_pending, min_id):
                 min_id = oldest_pending
         await self._redis.xtrim(self._keys.inbound_stream, minid=min_id, approximate=True)
@@ -215,9 +243,12 @@ def _id_less(left: str, right: str) -> bool:
 
 async def dead_letters(redis: Redis, prefix: str, count: int = 100) -> list[dict[str, str]]:
     """Return the newest dead letters, without their bodies."""
-    entries = await redis.xrevrange(GatewayKeys(prefix).inbound_dead, count=count)
+    entries: Any = await redis.xrevrange(GatewayKeys(prefix).inbound_dead, count=count)
     return [
-        {"id": entry_id.decode(), **{k.decode(): v.decode() for k, v in fields.items() if k != b"body"}}
+        {
+            "id": as_str(entry_id),
+            **{as_str(k): as_str(v) for k, v in fields.items() if k != b"body"},
+        }
         for entry_id, fields in entries
     ]
 
@@ -229,15 +260,17 @@ async def replay_dead_letter(redis: Redis, prefix: str, dead_id: str) -> str | N
     duplicates, so only the failed ones take effect.
     """
     keys = GatewayKeys(prefix)
-    entries = await redis.xrange(keys.inbound_dead, dead_id, dead_id)
+    entries: Any = await redis.xrange(keys.inbound_dead, dead_id, dead_id)
     if not entries:
         return None
     _entry_id, fields = entries[0]
     new_id = await redis.xadd(
         keys.inbound_stream,
-        {b"body": fields[b"body"], b"received_ms": fields.get(b"received_ms", b"0"),
-         b"replayed_from": dead_id.encode()},
+        {
+            b"body": fields[b"body"],
+            b"received_ms": fields.get(b"received_ms", b"0"),
+            b"replayed_from": dead_id.encode(),
+        },
     )
     await redis.xdel(keys.inbound_dead, dead_id)
-    return new_id.decode()
-
+    return as_str(new_id)

@@ -15,23 +15,45 @@ BIZ = "156305421874268"
 
 
 async def _history(gateway, token, conversation_id):
-    status, data = await gateway.api("GET", f"/api/v1/conversations/{conversation_id}/messages", token)
+    status, data = await gateway.api(
+        "GET", f"/api/v1/conversations/{conversation_id}/messages", token
+    )
     assert status == 200
     return data["items"]
 
 
 async def test_batch_of_entries_changes_messages_and_statuses(gateway, redis):
     token = await gateway.token(Role.ADMIN)
-    first = text_value("wamid.A1", "Grüße aus Köln – 👋", wa_id="4915100000001")
-    first["messages"].append({"from": "4915100000001", "id": "wamid.A2", "timestamp": "1750000001",
-                              "type": "text", "text": {"body": "zweite Nachricht"}})
+    first = text_value("wamid.A1", "Grüße aus Köln, 👋", wa_id="4915100000001")
+    first["messages"].append(
+        {
+            "from": "4915100000001",
+            "id": "wamid.A2",
+            "timestamp": "1750000001",
+            "type": "text",
+            "text": {"body": "zweite Nachricht"},
+        }
+    )
     second = text_value("wamid.B1", "hello", wa_id="4915100000002")
     statuses = status_value("wamid.OUT1", "delivered", 1_750_000_010)
-    statuses["statuses"].append({"id": "wamid.OUT2", "status": "read", "timestamp": "1750000011",
-                                 "recipient_id": "4915100000002"})
+    statuses["statuses"].append(
+        {
+            "id": "wamid.OUT2",
+            "status": "read",
+            "timestamp": "1750000011",
+            "recipient_id": "4915100000002",
+        }
+    )
     body = envelope(first, second)
-    body["entry"].append({"id": "999", "changes": [{"field": "messages", "value": statuses},
-                                                   {"field": "user_preferences", "value": {"x": 1}}]})
+    body["entry"].append(
+        {
+            "id": "999",
+            "changes": [
+                {"field": "messages", "value": statuses},
+                {"field": "user_preferences", "value": {"x": 1}},
+            ],
+        }
+    )
 
     response = await gateway.post_webhook(json.dumps(body, ensure_ascii=False).encode())
     assert response.status == 200
@@ -39,7 +61,7 @@ async def test_batch_of_entries_changes_messages_and_statuses(gateway, redis):
 
     conversation_1 = conversation_id_for(BIZ, "4915100000001")
     texts = [item["text"] for item in await _history(gateway, token, conversation_1)]
-    assert texts == ["Grüße aus Köln – 👋", "zweite Nachricht"]
+    assert texts == ["Grüße aus Köln, 👋", "zweite Nachricht"]
     conversation_2 = conversation_id_for(BIZ, "4915100000002")
     assert [item["text"] for item in await _history(gateway, token, conversation_2)] == ["hello"]
     for wamid, status in (("wamid.OUT1", "delivered"), ("wamid.OUT2", "read")):
@@ -108,7 +130,9 @@ STATUSES = [("sent", 1), ("delivered", 2), ("read", 3)]
 async def test_status_order_does_not_matter(gateway, order):
     token = await gateway.token(Role.ADMIN)
     for status, offset in order:
-        await gateway.post_webhook(envelope(status_value("wamid.S1", status, 1_750_000_000 + offset)))
+        await gateway.post_webhook(
+            envelope(status_value("wamid.S1", status, 1_750_000_000 + offset))
+        )
     await gateway.post_webhook(envelope(status_value("wamid.S1", "delivered", 1_750_000_002)))
     await gateway.drain()
     code, message = await gateway.api("GET", "/api/v1/messages/wamid.S1", token)
@@ -119,8 +143,12 @@ async def test_status_order_does_not_matter(gateway, order):
 
 async def test_failed_status_keeps_error(gateway):
     token = await gateway.token(Role.ADMIN)
-    failed = status_value("wamid.F1", "failed", 1_750_000_005,
-                          errors=[{"code": 131026, "title": "Message undeliverable"}])
+    failed = status_value(
+        "wamid.F1",
+        "failed",
+        1_750_000_005,
+        errors=[{"code": 131026, "title": "Message undeliverable"}],
+    )
     await gateway.post_webhook(envelope(failed))
     await gateway.post_webhook(envelope(status_value("wamid.F1", "sent", 1_750_000_001)))
     await gateway.drain()
@@ -149,24 +177,47 @@ async def test_status_before_outbound_message_is_applied_later(gateway, redis, c
 @pytest.mark.parametrize(
     ("raw_message", "kind"),
     [
-        ({"type": "unsupported", "errors": [{"code": 131051, "title": "Message type unknown"}],
-          "unsupported": {"type": "poll"}}, "unsupported"),
-        ({"type": "unsupported", "errors": [{"code": 131051, "title": "Message type unknown"}]},
-         "unsupported"),
+        (
+            {
+                "type": "unsupported",
+                "errors": [{"code": 131051, "title": "Message type unknown"}],
+                "unsupported": {"type": "poll"},
+            },
+            "unsupported",
+        ),
+        (
+            {"type": "unsupported", "errors": [{"code": 131051, "title": "Message type unknown"}]},
+            "unsupported",
+        ),
         ({"type": "hologram", "hologram": {"x": 1}}, "unknown"),
         ({"type": "revoke", "revoke": {"original_message_id": "wamid.OLD"}}, "revoke"),
-        ({"type": "sticker", "sticker": {"id": "123", "mime_type": "image/webp", "animated": False}},
-         "sticker"),
+        (
+            {
+                "type": "sticker",
+                "sticker": {"id": "123", "mime_type": "image/webp", "animated": False},
+            },
+            "sticker",
+        ),
         ({"type": "reaction", "reaction": {"message_id": "wamid.OLD", "emoji": ""}}, "reaction"),
     ],
-    ids=["unsupported-with-object", "unsupported-without-object", "unknown-type", "revoke", "sticker",
-         "reaction-removed"],
+    ids=[
+        "unsupported-with-object",
+        "unsupported-without-object",
+        "unknown-type",
+        "revoke",
+        "sticker",
+        "reaction-removed",
+    ],
 )
 async def test_other_message_types(gateway, raw_message, kind):
     token = await gateway.token(Role.ADMIN)
     value = text_value("wamid.T1", "")
-    value["messages"][0] = {"from": "4915112345678", "id": "wamid.T1", "timestamp": "1750000000",
-                            **raw_message}
+    value["messages"][0] = {
+        "from": "4915112345678",
+        "id": "wamid.T1",
+        "timestamp": "1750000000",
+        **raw_message,
+    }
     assert (await gateway.post_webhook(envelope(value))).status == 200
     await gateway.drain()
     [message] = await _history(gateway, token, conversation_id_for(BIZ, "4915112345678"))
@@ -187,8 +238,9 @@ async def test_one_bad_update_does_not_lose_the_others(gateway, redis):
 
 async def test_non_json_signed_body_is_dead_lettered(gateway, redis):
     body = b"not json at all"
-    response = await gateway.http.post(f"{gateway.base_url}/webhooks/whatsapp", data=body,
-                                       headers=signed_headers(body))
+    response = await gateway.http.post(
+        f"{gateway.base_url}/webhooks/whatsapp", data=body, headers=signed_headers(body)
+    )
     assert response.status == 200
     await gateway.drain()
     assert await redis.xlen("wag:inbound:dead") == 1

@@ -22,10 +22,14 @@ async def test_failing_hook_goes_to_dead_letters_then_replays(gateway, redis, cl
             raise RuntimeError("downstream unavailable")
 
     gateway.hooks.on_message.append(flaky_hook)
-    body = envelope(text_value("wamid.H1", "eins"), text_value("wamid.H2", "zwei", wa_id="4915100000009"))
+    body = envelope(
+        text_value("wamid.H1", "eins"), text_value("wamid.H2", "zwei", wa_id="4915100000009")
+    )
     await gateway.post_webhook(body)
 
-    worker = InboundWorker(redis, "wag:", clock, hooks=gateway.hooks, max_attempts=5, claim_idle_ms=1)
+    worker = InboundWorker(
+        redis, "wag:", clock, hooks=gateway.hooks, max_attempts=5, claim_idle_ms=1
+    )
     await worker.ensure_group()
     await worker.read_once()
     for _ in range(4):
@@ -47,7 +51,8 @@ async def test_failing_hook_goes_to_dead_letters_then_replays(gateway, redis, cl
     token = await gateway.token(Role.ADMIN)
     for wa_id in ("4915112345678", "4915100000009"):
         status, data = await gateway.api(
-            "GET", f"/api/v1/conversations/{conversation_id_for(BIZ, wa_id)}/messages", token)
+            "GET", f"/api/v1/conversations/{conversation_id_for(BIZ, wa_id)}/messages", token
+        )
         assert status == 200
         assert len(data["items"]) == 1
 

@@ -43,7 +43,9 @@ def private_redis():
 async def test_redis_down_is_503_within_a_second(settings, clock, private_redis):
     live = settings.model_copy(update={"redis_url": private_redis.url})
     async with running_gateway(live, clock) as gateway:
-        assert (await gateway.post_webhook(envelope(text_value("wamid.R1", "vorher")))).status == 200
+        assert (
+            await gateway.post_webhook(envelope(text_value("wamid.R1", "vorher")))
+        ).status == 200
 
         private_redis.stop()
         started = time.monotonic()
@@ -54,8 +56,11 @@ async def test_redis_down_is_503_within_a_second(settings, clock, private_redis)
         assert elapsed_s < 1.0
 
         private_redis.start()
-        assert (await gateway.post_webhook(envelope(text_value("wamid.R3", "nachher",
-                                                                timestamp_s=1_750_000_100)))).status == 200
+        assert (
+            await gateway.post_webhook(
+                envelope(text_value("wamid.R3", "nachher", timestamp_s=1_750_000_100))
+            )
+        ).status == 200
         await gateway.drain()
         conversation_id = conversation_id_for(BIZ, "4915112345678")
         history = await gateway.app_redis_zrange(f"wag:conv:{{{conversation_id}}}:history")
@@ -74,7 +79,9 @@ def _serve(data_dir: Path, port: int, *extra: str) -> subprocess.Popen[bytes]:
     env.pop("WAG_REDIS_URL", None)
     return subprocess.Popen(
         [sys.executable, "-m", "gateway.cli", "serve", *extra],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
 
 
@@ -99,17 +106,21 @@ async def test_kill_9_after_200_loses_nothing():
         data_dir = Path(tmp)
         port = _free_port()
         base_url = f"http://127.0.0.1:{port}"
-        bodies = [json.dumps(envelope(text_value(f"wamid.K{i}", f"Nachricht {i}",
-                                                 wa_id=f"49151000{i:05d}"))).encode()
-                  for i in range(50)]
+        bodies = [
+            json.dumps(
+                envelope(text_value(f"wamid.K{i}", f"Nachricht {i}", wa_id=f"49151000{i:05d}"))
+            ).encode()
+            for i in range(50)
+        ]
 
         first = _serve(data_dir, port, "--no-workers")
         try:
             await _wait_ready(base_url)
             async with aiohttp.ClientSession() as http:
                 for body in bodies:
-                    async with http.post(f"{base_url}/webhooks/whatsapp", data=body,
-                                         headers=signed_headers(body)) as response:
+                    async with http.post(
+                        f"{base_url}/webhooks/whatsapp", data=body, headers=signed_headers(body)
+                    ) as response:
                         assert response.status == 200
         finally:
             first.send_signal(signal.SIGKILL)
@@ -146,7 +157,9 @@ async def test_kill_9_after_200_loses_nothing():
 
 async def test_entries_of_a_dead_worker_are_claimed(gateway, redis, clock):
     for i in range(3):
-        await gateway.post_webhook(envelope(text_value(f"wamid.W{i}", "x", timestamp_s=1_750_000_000 + i)))
+        await gateway.post_webhook(
+            envelope(text_value(f"wamid.W{i}", "x", timestamp_s=1_750_000_000 + i))
+        )
     dead = InboundWorker(redis, "wag:", clock, name="dead-worker")
     await dead.ensure_group()
     # The dead worker read the entries and never acknowledged them.

@@ -23,39 +23,76 @@ ERIKA_BSUID = "DE.37168418373200691946"
 # name -> what must be stored: a message (customer, type, text, payload, routed state),
 # a status (wamid, final status, error code) or a field event.
 EXPECTED: dict[str, dict[str, Any]] = {
-    "01": {"message": (BIZ, ERIKA, "text", "Does it come in another color?", None), "state": "queued"},
+    "01": {
+        "message": (BIZ, ERIKA, "text", "Does it come in another color?", None),
+        "state": "queued",
+    },
     "02": {"message": (BIZ, ERIKA, "text", "Is this still available?", None), "state": "queued"},
-    "03": {"message": (BIZ, ERIKA, "text", "Can I get more info about this?", None),
-           "state": "queued", "referral": "ad"},
-    "04": {"message": (BIZ, ERIKA, "interactive", "Priority Mail Express", "priority_express"),
-           "state": "queued"},
+    "03": {
+        "message": (BIZ, ERIKA, "text", "Can I get more info about this?", None),
+        "state": "queued",
+        "referral": "ad",
+    },
+    "04": {
+        "message": (BIZ, ERIKA, "interactive", "Priority Mail Express", "priority_express"),
+        "state": "queued",
+    },
     "05": {"message": (BIZ, ERIKA, "interactive", "Cancel", "cancel-button"), "state": "queued"},
     "07": {"field": "messages.errors", "code": 130429},
-    "08": {"message": (BIZ, ERIKA, "system",
-                  "User Erika Mustermann changed from 4915112345678 to 4915798765432", None), "state": "new", "number_change": "4915798765432"},
+    "08": {
+        "message": (
+            BIZ,
+            ERIKA,
+            "system",
+            "User Erika Mustermann changed from 4915112345678 to 4915798765432",
+            None,
+        ),
+        "state": "new",
+        "number_change": "4915798765432",
+    },
     "09": {"status": "sent"},
     "10": {"status": "sent"},
     "11": {"status": "failed", "error_code": 131049},
     "12": {"field": "user_preferences"},
     "15": {"field": "account_update"},
     "16": {"message": (PYWA_BIZ, ERIKA_BSUID, "image", None, None), "state": "queued"},
-    "17": {"message": (PYWA_BIZ, ERIKA_BSUID, "video", "caption", None), "state": "queued", "forwarded": True},
-    "18": {"message": (PYWA_BIZ, ERIKA_BSUID, "document", "caption", None), "state": "queued",
-           "forwarded": True},
+    "17": {
+        "message": (PYWA_BIZ, ERIKA_BSUID, "video", "caption", None),
+        "state": "queued",
+        "forwarded": True,
+    },
+    "18": {
+        "message": (PYWA_BIZ, ERIKA_BSUID, "document", "caption", None),
+        "state": "queued",
+        "forwarded": True,
+    },
     "19": {"message": (PYWA_BIZ, ERIKA_BSUID, "audio", None, None), "state": "queued"},
     "20": {"message": (PYWA_BIZ, ERIKA_BSUID, "reaction", "\U0001f62e", None), "state": "new"},
-    "22": {"message": (PYWA_BIZ, ERIKA_BSUID, "location", None, None), "state": "queued", "forwarded": True},
+    "22": {
+        "message": (PYWA_BIZ, ERIKA_BSUID, "location", None, None),
+        "state": "queued",
+        "forwarded": True,
+    },
     "23": {"message": (PYWA_BIZ, ERIKA_BSUID, "contacts", None, None), "state": "queued"},
     "24": {"message": (PYWA_BIZ, ERIKA_BSUID, "order", None, None), "state": "queued"},
-    "26": {"message": (PYWA_BIZ, ERIKA_BSUID, "text", "replied text", None), "state": "queued",
-           "context": True},
-    "28": {"message": (PYWA_BIZ, ERIKA_BSUID, "button", "title", "callback_data"), "state": "queued"},
+    "26": {
+        "message": (PYWA_BIZ, ERIKA_BSUID, "text", "replied text", None),
+        "state": "queued",
+        "context": True,
+    },
+    "28": {
+        "message": (PYWA_BIZ, ERIKA_BSUID, "button", "title", "callback_data"),
+        "state": "queued",
+    },
     "29": {"message": (PYWA_BIZ, ERIKA_BSUID, "interactive", "Sent", None), "state": "queued"},
     "30": {"status": "failed", "error_code": 130472},
     "31": {"status": "played"},
     "32": {"status": "sent"},
     "33": {"message": (PYWA_BIZ, ERIKA, "system", "User identity changed", None), "state": "new"},
-    "34": {"message": (BIZ, "4915798765432", "edit", "Updated image caption", None), "state": "new"},
+    "34": {
+        "message": (BIZ, "4915798765432", "edit", "Updated image caption", None),
+        "state": "new",
+    },
     "35": {"field": "user_preferences"},
     "36": {"status": "sent"},
     "39": {"status": "failed", "error_code": 131026},
@@ -93,7 +130,9 @@ async def _check_message(gateway, token, raw_message, expected):
     phone_number_id, customer_id, kind, text, payload = expected["message"]
     conversation_id = conversation_id_for(phone_number_id, customer_id)
 
-    status, conversation = await gateway.api("GET", f"/api/v1/conversations/{conversation_id}", token)
+    status, conversation = await gateway.api(
+        "GET", f"/api/v1/conversations/{conversation_id}", token
+    )
     assert status == 200
     assert conversation["customer_id"] == customer_id
     assert conversation["phone_number_id"] == phone_number_id
@@ -101,7 +140,9 @@ async def _check_message(gateway, token, raw_message, expected):
     if expected.get("referral"):
         assert conversation["referral"]["source_type"] == expected["referral"]
 
-    status, history = await gateway.api("GET", f"/api/v1/conversations/{conversation_id}/messages", token)
+    status, history = await gateway.api(
+        "GET", f"/api/v1/conversations/{conversation_id}/messages", token
+    )
     assert status == 200
     [message] = history["items"]
     assert message["wamid"] == raw_message["id"]

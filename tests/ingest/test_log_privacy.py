@@ -14,9 +14,28 @@ from gateway.logs import configure_logging
 from gateway.settings import LogFormat
 from tests.helpers import fixture_bytes, fixture_names
 
-PERSONAL_KEYS = {"from", "wa_id", "recipient_id", "user_id", "from_user_id", "parent_user_id",
-                 "name", "body", "caption", "text", "title", "emoji", "formatted_name", "phone",
-                 "first_name", "last_name", "address", "email", "description", "detail"}
+PERSONAL_KEYS = {
+    "from",
+    "wa_id",
+    "recipient_id",
+    "user_id",
+    "from_user_id",
+    "parent_user_id",
+    "name",
+    "body",
+    "caption",
+    "text",
+    "title",
+    "emoji",
+    "formatted_name",
+    "phone",
+    "first_name",
+    "last_name",
+    "address",
+    "email",
+    "description",
+    "detail",
+}
 
 
 def _personal_values(node: Any) -> Iterator[str]:
@@ -45,15 +64,20 @@ async def test_ingest_logs_carry_no_personal_data(gateway, log_stream):
         personal.update(_personal_values(orjson.loads(body)))
         assert (await gateway.post_webhook(body)).status == 200
     # A failing update logs its error too; it must not quote the payload.
-    assert (await gateway.post_webhook(b'{"entry": [{"changes": [{"field": "messages", '
-                                       b'"value": {"messages": [{"id": "w", "from": "4915199999999"}]}}]}]}')).status == 200
+    assert (
+        await gateway.post_webhook(
+            b'{"entry": [{"changes": [{"field": "messages", '
+            b'"value": {"messages": [{"id": "w", "from": "4915199999999"}]}}]}]}'
+        )
+    ).status == 200
     personal.add("4915199999999")
     await gateway.drain()
     # Dead-lettering logs the error of the failing update.
     from gateway.inbound.worker import InboundWorker
 
-    await InboundWorker(gateway.app_redis, "wag:", gateway.clock, max_attempts=1,
-                        claim_idle_ms=0).claim_stale()
+    await InboundWorker(
+        gateway.app_redis, "wag:", gateway.clock, max_attempts=1, claim_idle_ms=0
+    ).claim_stale()
     assert await gateway.app_redis.xlen("wag:inbound:dead") == 1
 
     from gateway.logs import flush_logs

@@ -13,9 +13,23 @@ from tests.helpers import TEST_SECRET, fixture_bytes
 @pytest.mark.parametrize(
     ("query", "status"),
     [
-        ({"hub.mode": "subscribe", "hub.verify_token": "test-verify-token", "hub.challenge": "42"}, 200),
+        (
+            {
+                "hub.mode": "subscribe",
+                "hub.verify_token": "test-verify-token",
+                "hub.challenge": "42",
+            },
+            200,
+        ),
         ({"hub.mode": "subscribe", "hub.verify_token": "wrong", "hub.challenge": "42"}, 403),
-        ({"hub.mode": "unsubscribe", "hub.verify_token": "test-verify-token", "hub.challenge": "42"}, 403),
+        (
+            {
+                "hub.mode": "unsubscribe",
+                "hub.verify_token": "test-verify-token",
+                "hub.challenge": "42",
+            },
+            403,
+        ),
         ({"hub.challenge": "42"}, 403),
     ],
     ids=["valid", "wrong-token", "wrong-mode", "no-params"],
@@ -33,7 +47,9 @@ async def test_handshake_without_configured_token(settings, clock, redis):
     unset = settings.model_copy(update={"verify_token": None})
     async with running_gateway(unset, clock) as gateway:
         query = {"hub.mode": "subscribe", "hub.verify_token": "", "hub.challenge": "1"}
-        async with gateway.http.get(f"{gateway.base_url}/webhooks/whatsapp", params=query) as response:
+        async with gateway.http.get(
+            f"{gateway.base_url}/webhooks/whatsapp", params=query
+        ) as response:
             assert response.status == 403
 
 
@@ -56,7 +72,15 @@ GOOD = sign(BODY, TEST_SECRET)
         (BODY, GOOD.removeprefix("sha256=")),
         (BODY, sign(BODY, "another-secret")),
     ],
-    ids=["reserialised-body", "uppercase", "truncated", "non-ascii", "missing", "no-prefix", "other-secret"],
+    ids=[
+        "reserialised-body",
+        "uppercase",
+        "truncated",
+        "non-ascii",
+        "missing",
+        "no-prefix",
+        "other-secret",
+    ],
 )
 async def test_bad_signature_is_401(gateway, redis, body, header):
     headers = {"Content-Type": "application/json"}

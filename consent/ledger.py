@@ -94,6 +94,10 @@ class Ledger:
         e164 = normalize_phone(phone, self.default_region)
         return e164, subject_id(self.secret, e164)
 
+    def subject_of_ip(self, ip: str) -> str:
+        """Return a keyed hash of an IP address, for rate limits that must not store the address."""
+        return subject_id(self.secret, "ip:" + ip)
+
     async def states(self, business: str, phone: str) -> dict[str, CurrentState]:
         """Return the current state per `<channel>:<purpose>` of one contact."""
         _, subject = self.subject_of(phone)

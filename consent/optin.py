@@ -119,11 +119,29 @@ class OptIns:
         if not given:
             return FormOutcome(given=[], refused=refused)
 
+        return await self.start_confirmation(
+            business=business, business_display_number=business_display_number, business_name=business_name,
+            given=given, refused=refused, language=language, occurred_ms=occurred,
+        )
+
+    async def start_confirmation(
+        self,
+        *,
+        business: str,
+        business_display_number: str,
+        business_name: str,
+        given: list[AppendedEvent],
+        refused: list[AppendedEvent] | None = None,
+        language: str,
+        occurred_ms: int,
+    ) -> FormOutcome:
+        """Create the one-time code for `given` events of one contact and the wa.me link that sends it."""
         code = new_code()
-        expires_ms = occurred + self.validity_ms
+        expires_ms = occurred_ms + self.validity_ms
         await self._store_code(business, code, given, language, expires_ms)
         prefill = message("optin_prefill", language, business=business_name, code=code)
-        return FormOutcome(given, refused, code, expires_ms, wa_me_link(business_display_number, prefill), prefill)
+        link = wa_me_link(business_display_number, prefill)
+        return FormOutcome(given, refused or [], code, expires_ms, link, prefill)
 
     async def _store_code(
         self, business: str, code: str, given: list[AppendedEvent], language: str, expires_ms: int

@@ -26,8 +26,14 @@ FEATURES: list[str] = [
     "gateway.simulator.feature",
     "gateway.outbound.feature",
     "gateway.api.outbound_messages",
+    "gateway.consent_feature",
     "gateway.api.conversations",
     "gateway.routing_api",
+    "gateway.catalog.service",
+    "gateway.api.templates_catalog",
+    "gateway.campaigns.feature",
+    "gateway.api.templates_send",
+    "gateway.api.campaigns_routes",
 ]
 
 TOKENS = web.AppKey("tokens", TokenStore)

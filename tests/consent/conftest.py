@@ -67,3 +67,8 @@ async def opt_in(ledger: Ledger, make_record: RecordFactory, **overrides: Any) -
     await ledger.append([make_record(EventType.GIVEN, **overrides)])
     confirmed = await ledger.append([make_record(EventType.CONFIRMED, **overrides)])
     return confirmed[0].event_id
+
+
+@pytest.fixture(autouse=True)
+async def _empty_database(redis: Redis) -> None:
+    """Every consent test starts on an empty database (the `redis` fixture flushes it)."""

@@ -21,6 +21,7 @@ COMMAND_MODULES: list[str] = [
     "gateway.cli_tokens",
     "gateway.cli_inbound",
     "gateway.cli_routing",
+    "gateway.cli_consent",
 ]
 
 

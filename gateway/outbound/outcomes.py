@@ -189,7 +189,12 @@ class FailureHandler:
         kind = failure.failure_class
         if kind is FailureClass.WINDOW_CLOSED:
             window = await self._windows.get(job.conversation_id)
-            if window is not None and window.open and await self._claim_resend(job.message_id):
+            if (
+                window is not None
+                and window.open
+                and not job.window_retry
+                and await self._claim_resend(job.message_id)
+            ):
                 await self._resend(job, window_retry=True, delay_ms=0)
                 return
             await self._windows.close_by_meta(job.conversation_id, status.timestamp_ms)
@@ -306,6 +311,7 @@ def _job_from_content(content: dict[str, Any]) -> OutboundJob | None:
             reason=content.get("reason", ""),
             enqueued_at_ms=int(content.get("enqueued_at_ms", 0)),
             reply_to=content.get("reply_to"),
+            window_retry=bool(content.get("window_retry")),
             upload=bool(content.get("upload")),
             retry_of=content.get("retry_of"),
         )

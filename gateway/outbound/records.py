@@ -121,5 +121,5 @@ class OutboundJob:
     def as_content(self) -> dict[str, Any]:
         """Return what the history keeps of the send, enough to send it again."""
         content = asdict(self)
-        del content["attempt"], content["window_retry"]
+        del content["attempt"]
         return content

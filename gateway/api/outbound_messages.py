@@ -207,6 +207,9 @@ def _validate_reply(data: dict[str, Any]) -> Any:
             prefix = tag + "."
             if error["field"].startswith(prefix):
                 error["field"] = error["field"][len(prefix):]
+            elif not error["field"]:
+                # A missing or unknown `type` fails before any field of a reply type.
+                error["field"] = "type"
         first = problem.problem["errors"][0]
         detail = f"invalid field `{first['field']}`: {first['message']}"
         raise ProblemError(422, "validation-failed", "Validation failed", detail,

@@ -21,6 +21,8 @@ COMMAND_MODULES: list[str] = [
     "gateway.cli_tokens",
     "gateway.cli_inbound",
     "gateway.cli_routing",
+    "gateway.cli_templates",
+    "gateway.cli_campaigns",
     "gateway.cli_consent",
 ]
 

@@ -1,7 +1,7 @@
 """The campaign feature: service, dispatcher loop and status hooks in the gateway process.
 
-The consent gate comes from `TEMPLATE_GATE`, which the consent feature (or a test) sets
-before the app starts; without one every send is denied, because the gate fails closed.
+The consent gate comes from `TEMPLATE_GATE`, which the consent feature (or a test) sets;
+without one every send is denied, because the gate fails closed.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from consent.gate import Decision
 from gateway.appkeys import CLOCK, REDIS, SETTINGS
 from gateway.campaigns.dispatcher import ConsentGate, Dispatcher, Pacing
 from gateway.campaigns.handoff import StreamHandoff
@@ -26,13 +27,22 @@ from gateway.campaigns.statuses import StatusApplier
 from gateway.campaigns.store import CampaignStore
 from gateway.catalog.store import CatalogStore
 from gateway.inbound.hooks import INBOUND_HOOKS, InboundHooks
+from gateway.outbound.feature import OUTBOUND_HOOKS
+from gateway.outbound.outcomes import OutboundFailureEvent
 from sessions.model import StatusUpdate
 
 log = structlog.get_logger(__name__)
 
 
-class DenyAll:
-    """The gate used when none is configured: fail closed."""
+class AppGate:
+    """The consent gate of the app, looked up at each decision.
+
+    The consent feature sets `TEMPLATE_GATE` when it starts, which may be after this
+    feature started. Without a gate every send is denied: the gate fails closed.
+    """
+
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
 
     async def check_many(
         self,
@@ -43,9 +53,19 @@ class DenyAll:
         template_name: str | None = None,
         actor: str = "system",
     ) -> Sequence[Any]:
-        from consent.gate import Decision
-
-        return [Decision(False, "gate_unavailable") for _ in phones]
+        gate = self._app.get(TEMPLATE_GATE)
+        if gate is None:
+            log.warning(
+                "campaign_gate_missing", detail="no consent gate is set up; the send is denied"
+            )
+            return [Decision(False, "gate_unavailable") for _ in phones]
+        return await gate.check_many(
+            phone_number_id,
+            phones,
+            template_category=template_category,
+            template_name=template_name,
+            actor=actor,
+        )
 
 
 CAMPAIGNS = web.AppKey("campaigns", CampaignService)
@@ -68,21 +88,17 @@ def setup(app: web.Application) -> None:
         await StatusApplier(app[CAMPAIGNS].store).on_status(status)
 
     app[INBOUND_HOOKS].on_status.append(on_status)
+    _register_failure_hook(app)
 
 
 async def _campaigns(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     redis, clock, prefix = app[REDIS], app[CLOCK], settings.redis_prefix
-    gate = app.get(TEMPLATE_GATE) or DenyAll()
-    if TEMPLATE_GATE not in app:
-        log.warning(
-            "campaign_gate_missing", detail="no consent gate configured; every send is denied"
-        )
+    gate = AppGate(app)
 
     store = CampaignStore(redis, prefix)
     catalog = CatalogStore(redis, prefix)
     app[CAMPAIGNS] = CampaignService(store, catalog, gate, clock)
-    _register_failure_hook(app, store)
 
     dispatcher = Dispatcher(
         redis,
@@ -114,19 +130,19 @@ async def _campaigns(app: web.Application) -> AsyncIterator[None]:
             await task
 
 
-def _register_failure_hook(app: web.Application, store: CampaignStore) -> None:
+def _register_failure_hook(app: web.Application) -> None:
     # Sends the Graph API rejected (131049, 130472, 132xxx) get no status webhook; the
-    # outbound path reports them through its failure hooks when that feature is set up.
-    try:
-        from gateway.outbound.outcomes import OutboundFailureEvent
-        from gateway.outbound.wiring import OUTBOUND_HOOKS  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:
-        return
+    # outbound feature reports them through its failure hooks.
     if OUTBOUND_HOOKS not in app:
+        log.warning(
+            "campaign_without_outbound_hooks",
+            detail="set up gateway.outbound.feature first, or rejected sends stay queued",
+        )
         return
-    applier = StatusApplier(store)
 
     async def on_failure(event: OutboundFailureEvent) -> None:
-        await applier.on_failure(event.message_id, event.code, event.at_ms)
+        await StatusApplier(app[CAMPAIGNS].store).on_failure(
+            event.message_id, event.code, event.at_ms
+        )
 
     app[OUTBOUND_HOOKS].on_failure.append(on_failure)

@@ -14,6 +14,7 @@ from gateway.campaigns.model import Campaign, CampaignState
 from gateway.campaigns.recipients import RecipientList, parse_recipients
 from gateway.campaigns.report import funnel
 from gateway.campaigns.store import CampaignStore
+from gateway.campaigns.texts import both
 from gateway.catalog.store import CatalogStore, Template
 
 log = structlog.get_logger(__name__)
@@ -65,7 +66,7 @@ class CampaignService:
             raise CampaignError(
                 422,
                 "no-recipients",
-                "the recipient list contains no line that can be sent, see `rejected` per line",
+                **both("no_recipients"),
                 rejected=[rejected.to_dict() for rejected in recipients.rejected[:100]],
             )
 
@@ -173,15 +174,18 @@ class CampaignService:
     async def _sendable_template(self, name: str, language: str) -> Template:
         template = await self._catalog.get(name, language)
         if template is None:
-            detail = (
-                f"template `{name}` in language `{language}` is not in the catalog; "
-                "check the name and language, or run `wa-gateway templates sync`"
+            texts = both("template_not_found", template=name, language=language)
+            raise CampaignError(
+                404, "template-not-found", **texts, template=name, language=language
             )
-            raise CampaignError(404, "template-not-found", detail, template=name, language=language)
         refusal = template.refusal()
         if refusal is not None:
-            detail = f"template `{name}` ({language}) cannot be sent: {refusal}"
+            texts = both("template_not_sendable", template=name, language=language, reason=refusal)
             raise CampaignError(
-                409, "template-not-sendable", detail, template=name, template_status=template.status
+                409,
+                "template-not-sendable",
+                **texts,
+                template=name,
+                template_status=template.status,
             )
         return template

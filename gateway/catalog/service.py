@@ -1,26 +1,27 @@
 """The catalog feature: state, the start-up sync and the template webhooks.
 
 `setup(app)` puts a `Catalog` under `CATALOG`. The Graph API is reached through the page
-fetcher under `TEMPLATE_PAGES`; when nothing set one, it is built on pywa's async client
-(see `graph.py`), which in sandbox mode points at the simulator.
+fetcher under `TEMPLATE_PAGES` when one is set, else through the outbound feature's pywa
+client, which in sandbox mode points at the simulator.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import structlog
 from aiohttp import web
 
 from common.clock import Clock
 from gateway.appkeys import CLOCK, REDIS, SETTINGS
-from gateway.catalog.graph import graph_page_fetcher
 from gateway.catalog.store import CatalogStore, Template
-from gateway.catalog.sync import PageFetcher, SyncError, SyncResult, sync_catalog
+from gateway.catalog.sync import PageFetcher, SyncError, SyncResult, pywa_page_fetcher, sync_catalog
 from gateway.catalog.webhooks import make_field_hook
 from gateway.inbound.hooks import INBOUND_HOOKS, FieldHook, InboundHooks
+from gateway.outbound.feature import OUTBOUND_RUNTIME
+from gateway.settings import Settings
 from sessions.model import FieldEvent
 
 log = structlog.get_logger(__name__)
@@ -29,20 +30,24 @@ log = structlog.get_logger(__name__)
 class Catalog:
     """The template catalog and the way to refresh it from Meta."""
 
-    def __init__(self, store: CatalogStore, clock: Clock, fetch: PageFetcher | None) -> None:
+    def __init__(
+        self, store: CatalogStore, clock: Clock, fetcher_of: Callable[[], PageFetcher | None]
+    ) -> None:
         self.store = store
         self._clock = clock
-        self._fetch = fetch
+        self._fetcher_of = fetcher_of
         # One sync at a time: webhooks for several new templates must not start a sync each.
         self._lock = asyncio.Lock()
 
     async def sync(self) -> SyncResult:
         """Fetch Meta's template list and store it; raise SyncError when that fails."""
-        if self._fetch is None:
-            msg = "no Graph API client is configured for template syncs"
+        fetch = self._fetcher_of()
+        if fetch is None:
+            msg = "no Graph API client is configured for template syncs; "
+            msg += "set up gateway.outbound.feature first"
             raise SyncError(msg)
         async with self._lock:
-            return await sync_catalog(self.store, self._fetch, self._clock)
+            return await sync_catalog(self.store, fetch, self._clock)
 
     async def sync_quietly(self) -> SyncResult | None:
         """Sync, logging a failure instead of raising it (start-up and webhook paths)."""
@@ -57,8 +62,14 @@ class Catalog:
 
 
 CATALOG = web.AppKey("catalog", Catalog)
-# Set before the app starts to fetch templates from somewhere else (tests, a fixture server).
+# Set before the app starts to fetch templates from somewhere else than the outbound client.
 TEMPLATE_PAGES: web.AppKey[PageFetcher] = web.AppKey("template_pages")
+# The simulator's account id when WAG_WABA_ID is not set (sandbox mode).
+SANDBOX_WABA_ID = "100000000000001"
+
+
+def waba_id_of(settings: Settings) -> str:
+    return settings.waba_id or SANDBOX_WABA_ID
 
 
 def setup(app: web.Application) -> None:
@@ -76,21 +87,23 @@ def _on_field_of(app: web.Application) -> FieldHook:
     return on_field
 
 
+def _fetcher_of(app: web.Application) -> PageFetcher | None:
+    if TEMPLATE_PAGES in app:
+        return app[TEMPLATE_PAGES]
+    if OUTBOUND_RUNTIME not in app:
+        return None
+    return pywa_page_fetcher(app[OUTBOUND_RUNTIME].whatsapp, waba_id_of(app[SETTINGS]))
+
+
 async def _catalog(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    fetch = app.get(TEMPLATE_PAGES)
-    closer = None
-    if fetch is None and settings.waba_id:
-        fetch, closer = graph_page_fetcher(settings)
-
-    catalog = Catalog(CatalogStore(app[REDIS], settings.redis_prefix), app[CLOCK], fetch)
+    catalog = Catalog(
+        CatalogStore(app[REDIS], settings.redis_prefix), app[CLOCK], lambda: _fetcher_of(app)
+    )
     app[CATALOG] = catalog
-    startup_sync = asyncio.create_task(catalog.sync_quietly()) if fetch is not None else None
+    startup_sync = asyncio.create_task(catalog.sync_quietly(), name="templates-startup-sync")
     yield
 
-    if startup_sync is not None:
-        startup_sync.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await startup_sync
-    if closer is not None:
-        await closer()
+    startup_sync.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await startup_sync

@@ -284,7 +284,7 @@ class GraphSimulator:
             plan = StatusPlan(**{**asdict(self.statuses.plan), **data})
         except TypeError as exc:
             return _json({"error": f"invalid status plan: {exc}"}, 400)
-        self.statuses.plan = plan
+        self.statuses.set_plan(plan)
         return _json(asdict(plan))
 
     # Helpers

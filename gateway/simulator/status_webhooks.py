@@ -78,6 +78,11 @@ class StatusSender:
         self._tasks: set[asyncio.Task[None]] = set()
         self._session: aiohttp.ClientSession | None = None
 
+    def set_plan(self, plan: StatusPlan) -> None:
+        """Replace the plan; its `seed` restarts the random choices."""
+        self.plan = plan
+        self._random = random.Random(plan.seed)
+
     def schedule_success(self, message: SentMessage) -> None:
         statuses = [("sent", self.plan.sent_delay_ms), ("delivered", self.plan.delivered_delay_ms)]
         if self.plan.send_read:

@@ -41,6 +41,21 @@ def seal(body: dict[str, Any], seq: int, prev_hash: str) -> dict[str, Any]:
     return entry
 
 
+def seal_encoded(body: dict[str, Any], seq: int, prev_hash: str) -> tuple[str, bytes]:
+    """Return the hash and stored JSON of `body` at `seq`; a faster `seal` for the decision log.
+
+    `body` gets `seq` set. The stored JSON carries `hash` and `prev_hash` after the canonical
+    members, which verification accepts because it re-serialises each entry canonically.
+    """
+    body["seq"] = seq
+    canonical = canonical_json(body)
+    digest = hashlib.sha256(prev_hash.encode("ascii"))
+    digest.update(canonical)
+    entry_hash_hex = digest.hexdigest()
+    tail = f',"hash":"{entry_hash_hex}","prev_hash":"{prev_hash}"}}'.encode("ascii")
+    return entry_hash_hex, canonical[:-1] + tail
+
+
 @dataclass(frozen=True, slots=True)
 class Head:
     """The newest entry of a chain: its seq (-1 for an empty chain) and hash."""

@@ -9,7 +9,7 @@ import orjson
 from redis.asyncio import Redis
 
 from common.lua import load_script
-from consent.chain import Head, seal
+from consent.chain import Head, seal_encoded
 from consent.errors import ChainConflict
 from consent.keys import ConsentKeys
 
@@ -52,22 +52,21 @@ class DecisionLog:
         self, business: str, bodies: list[dict[str, Any]], expected: bytes
     ) -> tuple[list[dict[str, Any]], list[str], list[Any]]:
         head = Head.decode(expected or None)
-        entries: list[dict[str, Any]] = []
+        seq, prev_hash = head.seq, head.hash
         encoded: list[bytes] = []
         relied_keys: list[str] = []
         relied_seqs: list[int] = []
         for body in bodies:
-            entry = seal(body, head.seq + 1, head.hash)
-            head = Head(head.seq + 1, entry["hash"])
-            entries.append(entry)
-            encoded.append(orjson.dumps(entry, option=orjson.OPT_SORT_KEYS))
+            seq += 1
+            prev_hash, raw = seal_encoded(body, seq, prev_hash)
+            encoded.append(raw)
             if body["allowed"] and body.get("consent_event_id"):
                 relied_keys.append(self.keys.relied_on(business, body["consent_event_id"]))
-                relied_seqs.append(head.seq)
+                relied_seqs.append(seq)
 
         keys = [self.keys.decisions(business), self.keys.decisions_head(business), *relied_keys]
-        args: list[Any] = [expected, head.encode(), len(entries), *encoded, *relied_seqs]
-        return entries, keys, args
+        args: list[Any] = [expected, Head(seq, prev_hash).encode(), b"\n".join(encoded), *relied_seqs]
+        return bodies, keys, args
 
     async def relied_on(self, business: str, event_id: str) -> list[dict[str, Any]]:
         """Return the allowed decisions that relied on one consent event."""

@@ -49,7 +49,7 @@ from common.lua import load_script
 from consent.decision_log import DecisionLog
 from consent.errors import ChainConflict, InvalidPhone
 from consent.keys import ConsentKeys
-from consent.model import CHANNEL_WHATSAPP, DEFAULT_PURPOSES, CurrentState, State, state_field
+from consent.model import CHANNEL_WHATSAPP, DEFAULT_PURPOSES, NO_CONSENT, CurrentState, State, state_field
 from consent.phones import DEFAULT_REGION, normalize_phone, subject_id
 from consent.templates import CATEGORIES
 
@@ -150,10 +150,38 @@ class Gate:
         batch_size: int,
     ) -> list[Decision]:
         category, required, reason = await self._required_purpose(purpose, template_category, template_name)
+        batches = [phones[start : start + batch_size] for start in range(0, len(phones), batch_size)]
         decisions: list[Decision] = []
-        for start in range(0, len(phones), batch_size):
-            batch = phones[start : start + batch_size]
-            decisions += await self._decide_batch(business, batch, required, reason, category, template_name, actor)
+
+        # The state read of the next batch overlaps with logging the current one; the log
+        # appends themselves stay strictly in order, because each one chains onto the last.
+        next_read: asyncio.Future[tuple[list[str | None], list[CurrentState]]] | None = None
+        if batches:
+            next_read = asyncio.ensure_future(self._read_batch(business, batches[0], required, reason))
+        try:
+            for index in range(len(batches)):
+                assert next_read is not None
+                subjects, states = await next_read
+                next_read = None
+                if index + 1 < len(batches):
+                    next_read = asyncio.ensure_future(
+                        self._read_batch(business, batches[index + 1], required, reason)
+                    )
+                decisions += await self._log_batch(
+                    business, subjects, states, required, reason, category, template_name, actor
+                )
+        finally:
+            if next_read is not None:
+                next_read.cancel()
+
+        if len(decisions) == 1:
+            decision = decisions[0]
+            log.info("consent_gate_decision", business=business, allowed=decision.allowed, reason=decision.reason,
+                     purpose=required, template=template_name, decision_id=decision.decision_id)
+        else:
+            allowed = sum(1 for decision in decisions if decision.allowed)
+            log.info("consent_gate_batch", business=business, count=len(decisions), allowed=allowed,
+                     purpose=required, template=template_name)
         return decisions
 
     async def _required_purpose(
@@ -182,49 +210,52 @@ class Gate:
             return None, purpose, "unknown_purpose"
         return None, purpose, None
 
-    async def _decide_batch(
+    async def _read_batch(
+        self, business: str, phones: Sequence[str], purpose: str | None, reason: str | None
+    ) -> tuple[list[str | None], list[CurrentState]]:
+        """Return the subject id and the current state of each phone, in one round trip."""
+        subjects = [self._subject(phone) for phone in phones]
+        states: list[CurrentState] = [NO_CONSENT] * len(phones)
+        if reason is not None or purpose is None:
+            return subjects, states
+
+        known = [(i, subject) for i, subject in enumerate(subjects) if subject is not None]
+        if known:
+            raw = await self._read_states(
+                keys=[self._keys.state(business, subject) for _, subject in known],
+                args=[state_field(CHANNEL_WHATSAPP, purpose)],
+            )
+            for (i, _), value in zip(known, raw, strict=True):
+                states[i] = CurrentState.decode(value)
+        return subjects, states
+
+    async def _log_batch(
         self,
         business: str,
-        phones: Sequence[str],
+        subjects: list[str | None],
+        states: list[CurrentState],
         purpose: str | None,
         reason: str | None,
         category: str | None,
         template_name: str | None,
         actor: str,
     ) -> list[Decision]:
-        subjects = [self._subject(phone) for phone in phones]
-        states: list[CurrentState] = [CurrentState(State.NONE)] * len(phones)
-        if reason is None and purpose is not None:
-            known = [(i, subject) for i, subject in enumerate(subjects) if subject is not None]
-            raw = await self._read_states(
-                keys=[self._keys.state(business, subject) for _, subject in known],
-                args=[state_field(CHANNEL_WHATSAPP, purpose)],
-            ) if known else []
-            for (i, _), value in zip(known, raw, strict=True):
-                states[i] = CurrentState.decode(value)
-
+        """Build, log and return the decisions of one batch."""
         now_ms = self._clock.now_ms()
-        bodies: list[dict[str, Any]] = []
-        for subject, state in zip(subjects, states, strict=True):
-            bodies.append(self._body(business, subject, state, purpose, reason, category, template_name, actor, now_ms))
+        batch_id = "gdc_" + secrets.token_hex(6)
+        bodies = [
+            self._body(f"{batch_id}{index:05x}", business, subject, state, purpose, reason, category,
+                       template_name, actor, now_ms)
+            for index, (subject, state) in enumerate(zip(subjects, states, strict=True))
+        ]
         entries = await self.log.append(business, bodies)
-
-        decisions = [
+        return [
             Decision(
                 allowed=entry["allowed"], reason=entry["reason"], consent_event_id=entry["consent_event_id"],
                 purpose=purpose, category=category, decision_id=entry["decision_id"],
             )
             for entry in entries
         ]
-        if len(decisions) == 1:
-            decision = decisions[0]
-            log.info("consent_gate_decision", business=business, allowed=decision.allowed, reason=decision.reason,
-                     purpose=purpose, template=template_name, decision_id=decision.decision_id)
-        else:
-            allowed = sum(1 for decision in decisions if decision.allowed)
-            log.info("consent_gate_batch", business=business, count=len(decisions), allowed=allowed,
-                     purpose=purpose, template=template_name)
-        return decisions
 
     def _subject(self, phone: str) -> str | None:
         if E164.match(phone):
@@ -236,6 +267,7 @@ class Gate:
 
     @staticmethod
     def _body(
+        decision_id: str,
         business: str,
         subject: str | None,
         state: CurrentState,
@@ -252,7 +284,7 @@ class Gate:
         if reason is None:
             reason = f"consent_{state.state.value}"
         return {
-            "decision_id": "gdc_" + secrets.token_hex(10),
+            "decision_id": decision_id,
             "business_number": business,
             "subject": subject,
             "decided_ms": now_ms,

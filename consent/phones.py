@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
 import phonenumbers
@@ -52,9 +51,9 @@ def subject_id(secret: bytes, e164: str) -> str:
     A plain SHA-256 of a phone number can be reversed by trying all numbers; the HMAC key
     makes that impossible without the secret.
     """
-    return hmac.new(secret, e164.encode(), hashlib.sha256).hexdigest()[:32]
+    return hmac.digest(secret, e164.encode(), "sha256").hex()[:32]
 
 
 def user_id_digest(secret: bytes, user_id: str) -> str:
     """Return the keyed hash of a business-scoped user id."""
-    return hmac.new(secret, b"user:" + user_id.encode(), hashlib.sha256).hexdigest()[:32]
+    return hmac.digest(secret, b"user:" + user_id.encode(), "sha256").hex()[:32]

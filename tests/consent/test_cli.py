@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
 import redis as sync_redis
+import structlog
 
 from consent.keys import ConsentKeys
 from gateway.cli import main
@@ -25,6 +27,13 @@ ROWS = [
      "text_version_id": "legacy.v1", "text_sha256": TEXT_SHA256, "checkbox_default": "true"},
     {"phone": "+4915312345678", "purpose": "marketing", "text_version_id": "legacy.v1", "text_sha256": TEXT_SHA256},
 ]
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """`main()` configures structlog for the process; later tests expect the default set-up."""
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.fixture

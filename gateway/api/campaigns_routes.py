@@ -124,9 +124,7 @@ async def create_campaign(request: web.Request) -> web.Response:
         ) from exc
     except CampaignError as exc:
         if exc.slug == "no-recipients":
-            raise ProblemError(
-                422, exc.slug, "No recipients", **exc.extra, **both("no_recipients")
-            ) from exc
+            raise ProblemError(422, exc.slug, "No recipients", exc.detail, **exc.extra) from exc
         raise _problem_of(exc, "") from exc
 
     return json_response(

@@ -84,9 +84,28 @@ class Harness:
             for start in range(0, len(records), 500):
                 await ledger.append(records[start : start + 500])
 
+    async def import_unverified(self, phones: Sequence[str], purpose: str = "marketing") -> None:
+        """Record imported opt-ins without evidence, which the gate treats as unverified."""
+        records = [_record(phone, EventType.GIVEN, purpose, Method.IMPORT) for phone in phones]
+        await self.gateway.app[CONSENT].ledger.append(records)
+
     async def template_webhook(self, field: str, value: dict[str, Any]) -> None:
         response = await self.gateway.post_webhook(envelope(value, field=field))
         assert response.status == 200
+
+    def final_statuses(self) -> dict[str, str]:
+        """Return the furthest status the simulator reported per message id."""
+        rank = {"sent": 1, "delivered": 2, "read": 3, "failed": 4}
+        final: dict[str, str] = {}
+        for payload in self.simulator.statuses.delivered:
+            for entry in payload["entry"]:
+                for change in entry["changes"]:
+                    for status in change["value"].get("statuses", []):
+                        message_id = status.get("biz_opaque_callback_data") or ""
+                        current = final.get(message_id)
+                        if current is None or rank[status["status"]] > rank[current]:
+                            final[message_id] = status["status"]
+        return final
 
     def template_sends(self) -> list[dict[str, Any]]:
         """Return the simulator's logged template sends, in arrival order."""
@@ -97,14 +116,16 @@ class Harness:
         ]
 
 
-def _record(phone: str, event_type: EventType, purpose: str) -> ConsentRecord:
+def _record(
+    phone: str, event_type: EventType, purpose: str, method: Method = Method.WEB_FORM
+) -> ConsentRecord:
     now_ms = time.time_ns() // 1_000_000
     values: dict[str, Any] = {
         "business_number": BUSINESS,
         "phone": phone,
         "purpose": purpose,
         "type": event_type,
-        "method": Method.WEB_FORM,
+        "method": method,
         "occurred_ms": now_ms,
         "text_version_id": f"{purpose}.de.v1",
         "text_sha256": TEXT_SHA256,

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 
 from consent.model import EventType
 from gateway.settings import Settings
@@ -32,7 +33,8 @@ SALE = {
 
 
 @pytest.fixture
-async def harness(settings: Settings) -> AsyncIterator[Harness]:
+async def harness(settings: Settings, redis: Redis) -> AsyncIterator[Harness]:
+    """A running gateway on the emptied test database (the `redis` fixture flushes it)."""
     async with running_harness(settings) as running:
         await running.consent([PHONE], EventType.GIVEN, EventType.CONFIRMED)
         await running.consent(

@@ -23,13 +23,13 @@ from redis.asyncio import Redis
 # Run from a checkout without installing: the packages sit one directory up.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common.clock import SystemClock  # noqa: E402
-from consent.audit import verify_chain  # noqa: E402
-from consent.gate import Gate  # noqa: E402
-from consent.keys import ConsentKeys  # noqa: E402
-from consent.model import CurrentState, State  # noqa: E402
-from consent.phones import subject_id  # noqa: E402
-from gateway.embedded_redis import EmbeddedRedis  # noqa: E402
+from common.clock import SystemClock
+from consent.audit import verify_chain
+from consent.gate import Gate
+from consent.keys import ConsentKeys
+from consent.model import CurrentState, State
+from consent.phones import subject_id
+from gateway.embedded_redis import EmbeddedRedis
 
 PREFIX = "wag:"
 SECRET = b"bench-consent-secret"
@@ -48,7 +48,11 @@ async def seed(redis: Redis, numbers: list[str]) -> None:
         async with redis.pipeline(transaction=False) as pipe:
             for index, phone in enumerate(numbers[start : start + SEED_PIPELINE], start=start):
                 if index % 2 == 0:
-                    pipe.hset(keys.state(BUSINESS, subject_id(SECRET, phone)), "whatsapp:marketing", active)
+                    pipe.hset(
+                        keys.state(BUSINESS, subject_id(SECRET, phone)),
+                        "whatsapp:marketing",
+                        active,
+                    )
             await pipe.execute()
 
 
@@ -65,31 +69,48 @@ async def run(recipients: int, batch: int, verify: bool) -> None:
 
             gate = Gate(redis, PREFIX, SystemClock(), SECRET)
             started = time.perf_counter()
-            decisions = await gate.check_many(BUSINESS, numbers, purpose="marketing", batch_size=batch,
-                                              actor="bench")
+            decisions = await gate.check_many(
+                BUSINESS, numbers, purpose="marketing", batch_size=batch, actor="bench"
+            )
             elapsed = time.perf_counter() - started
 
             allowed = sum(1 for decision in decisions if decision.allowed)
-            print(f"decided {len(decisions):,} sends ({allowed:,} allowed) in {elapsed:.2f} s: "
-                  f"{len(decisions) / elapsed:,.0f} decisions/s (batch {batch}, every decision logged)")
-            print(f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}")
+            print(
+                f"decided {len(decisions):,} sends ({allowed:,} allowed) in {elapsed:.2f} s: "
+                f"{len(decisions) / elapsed:,.0f} decisions/s (batch {batch}, every decision logged)"
+            )
+            print(
+                f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}"
+            )
 
             if verify:
                 keys = ConsentKeys(PREFIX)
                 started = time.perf_counter()
-                report = await verify_chain(redis, keys.decisions(BUSINESS), keys.decisions_head(BUSINESS), BUSINESS)
-                print(f"decision log verified: ok={report.ok}, {report.entries:,} entries in "
-                      f"{time.perf_counter() - started:.1f} s")
+                report = await verify_chain(
+                    redis, keys.decisions(BUSINESS), keys.decisions_head(BUSINESS), BUSINESS
+                )
+                print(
+                    f"decision log verified: ok={report.ok}, {report.entries:,} entries in "
+                    f"{time.perf_counter() - started:.1f} s"
+                )
         finally:
             await redis.aclose()
             server.stop()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--recipients", type=int, default=1_000_000, help="number of recipients (default 1,000,000)")
-    parser.add_argument("--batch", type=int, default=2000, help="recipients per pipelined batch (default 2000)")
-    parser.add_argument("--verify", action="store_true", help="also verify the decision log's hash chain")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--recipients", type=int, default=1_000_000, help="number of recipients (default 1,000,000)"
+    )
+    parser.add_argument(
+        "--batch", type=int, default=2000, help="recipients per pipelined batch (default 2000)"
+    )
+    parser.add_argument(
+        "--verify", action="store_true", help="also verify the decision log's hash chain"
+    )
     args = parser.parse_args()
     asyncio.run(run(args.recipients, args.batch, args.verify))
 

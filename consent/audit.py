@@ -72,14 +72,19 @@ async def _verify_personal(redis: Redis, keys: ConsentKeys, business: str) -> Ch
     # Erased personal fields are simply absent; stored ones must still match the digests the
     # chain covers, so a changed IP or phone number is detected too.
     async for event in iter_events(redis, keys, business):
-        raw = await redis.hget(keys.personal(business, str(event["subject"])), str(event["event_id"]))
+        raw = await redis.hget(
+            keys.personal(business, str(event["subject"])), str(event["event_id"])
+        )
         if raw is None:
             continue
         stored = orjson.loads(raw)
         digests = event.get("personal_digests") or {}
         for name in PERSONAL_FIELDS:
             if personal_digest(stored["salt"], stored.get(name)) != digests.get(name):
-                return ChainBreak(int(event["seq"]), f"the stored personal field `{name}` does not match its digest")
+                return ChainBreak(
+                    int(event["seq"]),
+                    f"the stored personal field `{name}` does not match its digest",
+                )
     return None
 
 
@@ -104,12 +109,18 @@ def derive_states(events: list[dict[str, Any]]) -> dict[str, dict[str, CurrentSt
         if event_type is EventType.RESUMED:
             subject_states[field] = current
             continue
-        new_state = next_state(current, event_type, Method(str(event["method"])), event.get("evidence"))
-        subject_states[field] = CurrentState(new_state, str(event["event_id"]), int(event["occurred_ms"]))
+        new_state = next_state(
+            current, event_type, Method(str(event["method"])), event.get("evidence")
+        )
+        subject_states[field] = CurrentState(
+            new_state, str(event["event_id"]), int(event["occurred_ms"])
+        )
     return states
 
 
-async def rebuild_states(redis: Redis, prefix: str, business: str, *, write: bool = True) -> dict[str, Any]:
+async def rebuild_states(
+    redis: Redis, prefix: str, business: str, *, write: bool = True
+) -> dict[str, Any]:
     """Derive the state of every contact from the ledger; write it, or only count differences.
 
     Returns `{"subjects": n, "differences": m}`; the differences are counted against the

@@ -112,15 +112,20 @@ class ChainVerifier:
 
         if entry.get("seq") != self.position:
             return ChainBreak(
-                self.position, f"seq is {entry.get('seq')!r}, expected {self.position}: an entry was "
-                "deleted or inserted before this position"
+                self.position,
+                f"seq is {entry.get('seq')!r}, expected {self.position}: an entry was "
+                "deleted or inserted before this position",
             )
         if entry.get("prev_hash") != self.prev_hash:
-            return ChainBreak(self.position, "prev_hash does not match the hash of the entry before it")
+            return ChainBreak(
+                self.position, "prev_hash does not match the hash of the entry before it"
+            )
 
         chained = {key: value for key, value in entry.items() if key not in HASH_FIELDS}
         if entry_hash(self.prev_hash, chained) != entry.get("hash"):
-            return ChainBreak(self.position, "the entry's content does not match its hash: it was edited")
+            return ChainBreak(
+                self.position, "the entry's content does not match its hash: it was edited"
+            )
 
         self.prev_hash = str(entry["hash"])
         return None

@@ -65,7 +65,12 @@ class DecisionLog:
                 relied_seqs.append(seq)
 
         keys = [self.keys.decisions(business), self.keys.decisions_head(business), *relied_keys]
-        args: list[Any] = [expected, Head(seq, prev_hash).encode(), b"\n".join(encoded), *relied_seqs]
+        args: list[Any] = [
+            expected,
+            Head(seq, prev_hash).encode(),
+            b"\n".join(encoded),
+            *relied_seqs,
+        ]
         return bodies, keys, args
 
     async def relied_on(self, business: str, event_id: str) -> list[dict[str, Any]]:

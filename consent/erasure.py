@@ -56,8 +56,13 @@ async def erase_subject(ledger: Ledger, phone: str, *, actor: str) -> ErasureRep
         await ledger.redis.delete(personal_key)
 
     await ledger.redis.hset(ledger.keys.suppressed, subject, now_ms)
-    log.info("consent_subject_erased", subject=subject, businesses=len(touched), withdrawn=withdrawn,
-             erased_events=erased)
+    log.info(
+        "consent_subject_erased",
+        subject=subject,
+        businesses=len(touched),
+        withdrawn=withdrawn,
+        erased_events=erased,
+    )
     return ErasureReport(subject, touched, withdrawn, erased)
 
 

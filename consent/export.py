@@ -24,14 +24,42 @@ from consent.ledger import PERSONAL_FIELDS
 
 FORMATS = ("csv", "jsonl", "salesforce", "dynamics")
 CSV_COLUMNS = (
-    "event_id", "seq", "business_number", "subject", "phone", "user_id", "channel", "purpose", "type", "state",
-    "method", "occurred_at", "received_at", "capture_source", "text_version_id", "text_sha256", "language",
-    "checkbox_default", "ip", "user_agent", "evidence", "actor", "lawful_basis", "detail", "hash",
+    "event_id",
+    "seq",
+    "business_number",
+    "subject",
+    "phone",
+    "user_id",
+    "channel",
+    "purpose",
+    "type",
+    "state",
+    "method",
+    "occurred_at",
+    "received_at",
+    "capture_source",
+    "text_version_id",
+    "text_sha256",
+    "language",
+    "checkbox_default",
+    "ip",
+    "user_agent",
+    "evidence",
+    "actor",
+    "lawful_basis",
+    "detail",
+    "hash",
 )
 # Salesforce PrivacyConsentStatus: NotSeen, Seen, OptIn, OptOut.
 SALESFORCE_STATUS = {
-    "active": "OptIn", "pending_confirmation": "Seen", "unverified": "Seen", "refused": "OptOut",
-    "withdrawn": "OptOut", "expired": "OptOut", "invalidated": "OptOut", "none": "NotSeen",
+    "active": "OptIn",
+    "pending_confirmation": "Seen",
+    "unverified": "Seen",
+    "refused": "OptOut",
+    "withdrawn": "OptOut",
+    "expired": "OptOut",
+    "invalidated": "OptOut",
+    "none": "NotSeen",
 }
 WEB_METHODS = ("web_form", "checkout")
 
@@ -39,7 +67,11 @@ WEB_METHODS = ("web_form", "checkout")
 def iso(ms: int | None) -> str | None:
     if not ms:
         return None
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return (
+        datetime.fromtimestamp(ms / 1000, tz=UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
 
 
 async def events_with_personal(
@@ -49,9 +81,13 @@ async def events_with_personal(
     keys = ConsentKeys(prefix)
     for business in businesses:
         async for event in iter_events(redis, keys, business, since_ms):
-            raw = await redis.hget(keys.personal(business, str(event["subject"])), str(event["event_id"]))
+            raw = await redis.hget(
+                keys.personal(business, str(event["subject"])), str(event["event_id"])
+            )
             stored = orjson.loads(raw) if raw else {}
-            event["personal"] = {name: stored.get(name) for name in PERSONAL_FIELDS} if stored else None
+            event["personal"] = (
+                {name: stored.get(name) for name in PERSONAL_FIELDS} if stored else None
+            )
             yield event
 
 
@@ -64,11 +100,15 @@ def csv_header() -> str:
 def to_csv_row(event: dict[str, Any]) -> str:
     personal = event.get("personal") or {}
     values = {
-        **event, **personal,
-        "occurred_at": iso(event.get("occurred_ms")), "received_at": iso(event.get("received_ms")),
+        **event,
+        **personal,
+        "occurred_at": iso(event.get("occurred_ms")),
+        "received_at": iso(event.get("received_ms")),
     }
     buffer = io.StringIO()
-    csv.writer(buffer).writerow(["" if values.get(column) is None else values.get(column) for column in CSV_COLUMNS])
+    csv.writer(buffer).writerow(
+        ["" if values.get(column) is None else values.get(column) for column in CSV_COLUMNS]
+    )
     return buffer.getvalue()
 
 
@@ -112,7 +152,13 @@ def to_dynamics(event: dict[str, Any]) -> str:
     # and the import job must map them to the option values of the target environment.
     personal = event.get("personal") or {}
     state = str(event["state"])
-    value = "Opted in" if state == "active" else "Opted out" if SALESFORCE_STATUS.get(state) == "OptOut" else "Not set"
+    value = (
+        "Opted in"
+        if state == "active"
+        else "Opted out"
+        if SALESFORCE_STATUS.get(state) == "OptOut"
+        else "Not set"
+    )
     record = {
         "event_id": event["event_id"],
         "msdynmkt_contactpointvalue": personal.get("phone"),
@@ -126,4 +172,9 @@ def to_dynamics(event: dict[str, Any]) -> str:
     return orjson.dumps(record).decode() + "\n"
 
 
-FORMATTERS = {"csv": to_csv_row, "jsonl": to_jsonl, "salesforce": to_salesforce, "dynamics": to_dynamics}
+FORMATTERS = {
+    "csv": to_csv_row,
+    "jsonl": to_jsonl,
+    "salesforce": to_salesforce,
+    "dynamics": to_dynamics,
+}

@@ -90,7 +90,9 @@ class FormTokens:
 
     async def use(self, token: FormToken) -> bool:
         """Mark the token used; return False when it was used before (a replayed submission)."""
-        stored = await self._redis.set(self._keys.form_nonce(token.nonce), "1", nx=True, px=TOKEN_LIFETIME_MS)
+        stored = await self._redis.set(
+            self._keys.form_nonce(token.nonce), "1", nx=True, px=TOKEN_LIFETIME_MS
+        )
         return bool(stored)
 
     def _sign(self, payload: str) -> str:

@@ -49,13 +49,23 @@ from common.lua import load_script
 from consent.decision_log import DecisionLog
 from consent.errors import ChainConflict, InvalidPhone
 from consent.keys import ConsentKeys
-from consent.model import CHANNEL_WHATSAPP, DEFAULT_PURPOSES, NO_CONSENT, CurrentState, State, state_field
+from consent.model import (
+    CHANNEL_WHATSAPP,
+    DEFAULT_PURPOSES,
+    NO_CONSENT,
+    CurrentState,
+    State,
+    state_field,
+)
 from consent.phones import DEFAULT_REGION, normalize_phone, subject_id
 from consent.templates import CATEGORIES
 
 log = structlog.get_logger(__name__)
 
-DEFAULT_CATEGORY_PURPOSES: dict[str, str] = {"utility": "service_updates", "authentication": "authentication"}
+DEFAULT_CATEGORY_PURPOSES: dict[str, str] = {
+    "utility": "service_updates",
+    "authentication": "authentication",
+}
 BULK_BATCH_SIZE = 2000
 # Numbers stored in the ledger are E.164; a string of this form needs no parsing, because an
 # invalid number can have no consent on record and is denied as `consent_none` anyway.
@@ -92,7 +102,11 @@ class Gate:
         self._secret = secret
         self._purposes = tuple(purposes)
         # Marketing templates always need marketing consent, whatever the configuration says.
-        self._category_purposes = {**DEFAULT_CATEGORY_PURPOSES, **(category_purposes or {}), "marketing": "marketing"}
+        self._category_purposes = {
+            **DEFAULT_CATEGORY_PURPOSES,
+            **(category_purposes or {}),
+            "marketing": "marketing",
+        }
         self._region = default_region
         self._read_states = load_script(redis, "consent", "gate_states.lua")
         self.log = DecisionLog(redis, prefix)
@@ -109,8 +123,12 @@ class Gate:
     ) -> Decision:
         """Decide one send and log the decision; never raises."""
         decisions = await self.check_many(
-            phone_number_id, [phone], purpose=purpose, template_category=template_category,
-            template_name=template_name, actor=actor,
+            phone_number_id,
+            [phone],
+            purpose=purpose,
+            template_category=template_category,
+            template_name=template_name,
+            actor=actor,
         )
         return decisions[0]
 
@@ -131,12 +149,23 @@ class Gate:
         """
         try:
             return await self._check_many(
-                phone_number_id, phones, purpose, template_category, template_name, actor, batch_size
+                phone_number_id,
+                phones,
+                purpose,
+                template_category,
+                template_name,
+                actor,
+                batch_size,
             )
         except asyncio.CancelledError:
             raise
         except (RedisError, ChainConflict, OSError) as exc:
-            log.warning("consent_gate_unavailable", business=phone_number_id, error=str(exc), count=len(phones))
+            log.warning(
+                "consent_gate_unavailable",
+                business=phone_number_id,
+                error=str(exc),
+                count=len(phones),
+            )
             return [Decision(False, "gate_unavailable") for _ in phones]
 
     async def _check_many(
@@ -149,15 +178,21 @@ class Gate:
         actor: str,
         batch_size: int,
     ) -> list[Decision]:
-        category, required, reason = await self._required_purpose(purpose, template_category, template_name)
-        batches = [phones[start : start + batch_size] for start in range(0, len(phones), batch_size)]
+        category, required, reason = await self._required_purpose(
+            purpose, template_category, template_name
+        )
+        batches = [
+            phones[start : start + batch_size] for start in range(0, len(phones), batch_size)
+        ]
         decisions: list[Decision] = []
 
         # The state read of the next batch overlaps with logging the current one; the log
         # appends themselves stay strictly in order, because each one chains onto the last.
         next_read: asyncio.Future[tuple[list[str | None], list[CurrentState]]] | None = None
         if batches:
-            next_read = asyncio.ensure_future(self._read_batch(business, batches[0], required, reason))
+            next_read = asyncio.ensure_future(
+                self._read_batch(business, batches[0], required, reason)
+            )
         try:
             for index in range(len(batches)):
                 assert next_read is not None
@@ -176,12 +211,25 @@ class Gate:
 
         if len(decisions) == 1:
             decision = decisions[0]
-            log.info("consent_gate_decision", business=business, allowed=decision.allowed, reason=decision.reason,
-                     purpose=required, template=template_name, decision_id=decision.decision_id)
+            log.info(
+                "consent_gate_decision",
+                business=business,
+                allowed=decision.allowed,
+                reason=decision.reason,
+                purpose=required,
+                template=template_name,
+                decision_id=decision.decision_id,
+            )
         else:
             allowed = sum(1 for decision in decisions if decision.allowed)
-            log.info("consent_gate_batch", business=business, count=len(decisions), allowed=allowed,
-                     purpose=required, template=template_name)
+            log.info(
+                "consent_gate_batch",
+                business=business,
+                count=len(decisions),
+                allowed=allowed,
+                purpose=required,
+                template=template_name,
+            )
         return decisions
 
     async def _required_purpose(
@@ -244,15 +292,29 @@ class Gate:
         now_ms = self._clock.now_ms()
         batch_id = "gdc_" + secrets.token_hex(6)
         bodies = [
-            self._body(f"{batch_id}{index:05x}", business, subject, state, purpose, reason, category,
-                       template_name, actor, now_ms)
+            self._body(
+                f"{batch_id}{index:05x}",
+                business,
+                subject,
+                state,
+                purpose,
+                reason,
+                category,
+                template_name,
+                actor,
+                now_ms,
+            )
             for index, (subject, state) in enumerate(zip(subjects, states, strict=True))
         ]
         entries = await self.log.append(business, bodies)
         return [
             Decision(
-                allowed=entry["allowed"], reason=entry["reason"], consent_event_id=entry["consent_event_id"],
-                purpose=purpose, category=category, decision_id=entry["decision_id"],
+                allowed=entry["allowed"],
+                reason=entry["reason"],
+                consent_event_id=entry["consent_event_id"],
+                purpose=purpose,
+                category=category,
+                decision_id=entry["decision_id"],
             )
             for entry in entries
         ]

@@ -23,7 +23,11 @@ from consent.errors import ConsentError
 from consent.ledger import Ledger
 from consent.model import ConsentRecord, EventType, Method
 
-IMPORTABLE = {"given": EventType.GIVEN, "refused": EventType.REFUSED, "withdrawn": EventType.WITHDRAWN}
+IMPORTABLE = {
+    "given": EventType.GIVEN,
+    "refused": EventType.REFUSED,
+    "withdrawn": EventType.WITHDRAWN,
+}
 
 
 @dataclass(slots=True)
@@ -99,7 +103,9 @@ def records_for(row: dict[str, Any], business: str) -> list[ConsentRecord]:
     records = [ConsentRecord(type=IMPORTABLE[kind], **base)]
     if kind == "given" and evidence:
         confirmed_ms = _ms(row, "confirmed") or base["occurred_ms"]
-        records.append(ConsentRecord(type=EventType.CONFIRMED, **{**base, "occurred_ms": confirmed_ms}))
+        records.append(
+            ConsentRecord(type=EventType.CONFIRMED, **{**base, "occurred_ms": confirmed_ms})
+        )
     return records
 
 

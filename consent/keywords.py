@@ -6,8 +6,16 @@ import unicodedata
 from collections.abc import Iterable
 
 DEFAULT_STOP_KEYWORDS = (
-    "stop", "stopp", "abmelden", "abbestellen", "austragen", "widerruf", "widerrufen",
-    "unsubscribe", "cancel", "optout",
+    "stop",
+    "stopp",
+    "abmelden",
+    "abbestellen",
+    "austragen",
+    "widerruf",
+    "widerrufen",
+    "unsubscribe",
+    "cancel",
+    "optout",
 )
 # Unicode categories removed before matching: punctuation (P*), symbols and emoji (S*), and
 # marks and format characters that emoji sequences are built of (variation selectors, ZWJ).
@@ -18,7 +26,8 @@ def normalize_message(text: str) -> str:
     """Case-fold `text` and drop punctuation, emoji and all whitespace ("Stopp! 🛑" -> "stopp")."""
     folded = unicodedata.normalize("NFKC", text).casefold()
     kept = [
-        char for char in folded
+        char
+        for char in folded
         if not char.isspace() and not unicodedata.category(char).startswith(_DROPPED_CATEGORIES)
     ]
     return "".join(kept)

@@ -109,7 +109,9 @@ class Ledger:
 
     async def subject_of_user(self, business: str, user_id: str) -> str | None:
         """Return the subject id last seen with a business-scoped user id, if any."""
-        raw = await self.redis.get(self.keys.user_subject(business, user_id_digest(self.secret, user_id)))
+        raw = await self.redis.get(
+            self.keys.user_subject(business, user_id_digest(self.secret, user_id))
+        )
         return raw.decode() if raw else None
 
     async def append(
@@ -125,7 +127,9 @@ class Ledger:
             return []
         business = records[0].business_number
         if any(record.business_number != business for record in records):
-            raise InvalidRecord("one append may only touch one business number", field="business_number")
+            raise InvalidRecord(
+                "one append may only touch one business number", field="business_number"
+            )
 
         now_ms = self.clock.now_ms()
         prepared = [self._prepare(record, now_ms) for record in records]
@@ -160,13 +164,17 @@ class Ledger:
         # consent that is older than the erasure. A new opt-in by the person still works.
         for item in prepared:
             record = item.record
-            if record.type not in RAISING_EVENTS or record.method not in (Method.IMPORT, Method.CRM_SYNC):
+            if record.type not in RAISING_EVENTS or record.method not in (
+                Method.IMPORT,
+                Method.CRM_SYNC,
+            ):
                 continue
             erased_ms = await self.redis.hget(self.keys.suppressed, item.subject)
             if erased_ms is not None and (record.occurred_ms or 0) <= int(erased_ms):
                 raise Suppressed(
                     "this person's data was erased and they are on the suppression list; only a new "
-                    "opt-in by the person can record consent again", field="phone",
+                    "opt-in by the person can record consent again",
+                    field="phone",
                 )
 
     async def _try_append(
@@ -219,8 +227,17 @@ class Ledger:
                 orjson.dumps(personal),
             ]
 
-        idem_value = orjson.dumps([event.event_id for event in appended]) if idempotency_key else b""
-        header = [expected, head.encode(), idem_value, "1" if self.outbox else "0", len(appended), IDEMPOTENCY_TTL_MS]
+        idem_value = (
+            orjson.dumps([event.event_id for event in appended]) if idempotency_key else b""
+        )
+        header = [
+            expected,
+            head.encode(),
+            idem_value,
+            "1" if self.outbox else "0",
+            len(appended),
+            IDEMPOTENCY_TTL_MS,
+        ]
         status, value = await self._append(keys=keys, args=header + args)
         if status == 2:
             return await self._load_duplicates(business, orjson.loads(value))
@@ -230,9 +247,14 @@ class Ledger:
 
         for event in appended:
             log.info(
-                "consent_event_appended", business=business, event_id=event.event_id,
-                type=event.event["type"], purpose=event.event["purpose"], method=event.event["method"],
-                state=event.state.state.value, seq=event.event["seq"],
+                "consent_event_appended",
+                business=business,
+                event_id=event.event_id,
+                type=event.event["type"],
+                purpose=event.event["purpose"],
+                method=event.event["method"],
+                state=event.state.state.value,
+                seq=event.event["seq"],
             )
         return appended
 
@@ -252,13 +274,18 @@ class Ledger:
             raise InvalidTransition(
                 f"this `{record.type.value}` happened before the current `{current.state.value}` "
                 f"(occurred_ms {record.occurred_ms} < {current.since_ms}); a newer refusal or "
-                "withdrawal wins", field="occurred_ms", value=record.occurred_ms,
+                "withdrawal wins",
+                field="occurred_ms",
+                value=record.occurred_ms,
             )
         new_state = next_state(current, record.type, record.method, record.evidence)
 
         salt = secrets.token_hex(16)
         personal_values = {
-            "phone": item.phone, "user_id": record.user_id, "ip": record.ip, "user_agent": record.user_agent,
+            "phone": item.phone,
+            "user_id": record.user_id,
+            "ip": record.ip,
+            "user_agent": record.user_agent,
         }
         event_id = "cev_" + secrets.token_hex(12)
         body: dict[str, Any] = {
@@ -288,13 +315,19 @@ class Ledger:
         entry = seal(body, head.seq + 1, head.hash)
 
         # A `resumed` event is kept for the proof only: the state and the event it rests on stay.
-        state = current if record.type is EventType.RESUMED else CurrentState(new_state, event_id, record.occurred_ms)
+        state = (
+            current
+            if record.type is EventType.RESUMED
+            else CurrentState(new_state, event_id, record.occurred_ms)
+        )
         return entry, {"salt": salt, **personal_values}, state
 
     async def _remember_users(self, business: str, prepared: list[_Prepared]) -> None:
         for item in prepared:
             if item.record.user_id:
-                key = self.keys.user_subject(business, user_id_digest(self.secret, item.record.user_id))
+                key = self.keys.user_subject(
+                    business, user_id_digest(self.secret, item.record.user_id)
+                )
                 await self.redis.set(key, item.subject)
 
     async def _load_duplicates(self, business: str, event_ids: list[str]) -> list[AppendedEvent]:
@@ -302,7 +335,9 @@ class Ledger:
         return [
             AppendedEvent(
                 event=event,
-                state=CurrentState(State(str(event["state"])), str(event["event_id"]), int(event["occurred_ms"])),
+                state=CurrentState(
+                    State(str(event["state"])), str(event["event_id"]), int(event["occurred_ms"])
+                ),
                 duplicate=True,
             )
             for event in events
@@ -325,13 +360,18 @@ class Ledger:
 
     async def history(self, business: str, subject: str) -> list[dict[str, Any]]:
         """Return one contact's events, oldest first, with their personal fields unless erased."""
-        seqs = [int(seq) for seq in await self.redis.lrange(self.keys.subject_events(business, subject), 0, -1)]
+        seqs = [
+            int(seq)
+            for seq in await self.redis.lrange(self.keys.subject_events(business, subject), 0, -1)
+        ]
         events = await self.events_at(business, seqs)
         personal = await self.redis.hgetall(self.keys.personal(business, subject))
         for event in events:
             raw = personal.get(str(event["event_id"]).encode())
             stored = orjson.loads(raw) if raw else None
-            event["personal"] = {name: stored.get(name) for name in PERSONAL_FIELDS} if stored else None
+            event["personal"] = (
+                {name: stored.get(name) for name in PERSONAL_FIELDS} if stored else None
+            )
         return events
 
     async def businesses(self) -> list[str]:

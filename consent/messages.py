@@ -11,29 +11,35 @@ _MESSAGES: dict[str, dict[str, str]] = {
     },
     "optin_confirmed": {
         "de": "Danke! Ihre Einwilligung ist bestätigt: {business} darf Ihnen jetzt WhatsApp-Nachrichten "
-              "senden ({purposes}). Sie können jederzeit widerrufen: Antworten Sie einfach STOP.",
+        "senden ({purposes}). Sie können jederzeit widerrufen: Antworten Sie einfach STOP.",
         "en": "Thank you! Your consent is confirmed: {business} may now send you WhatsApp messages "
-              "({purposes}). You can withdraw at any time: simply reply STOP.",
+        "({purposes}). You can withdraw at any time: simply reply STOP.",
     },
     "optin_expired": {
         "de": "Dieser Bestätigungscode ist abgelaufen. Bitte füllen Sie das Formular erneut aus, wenn Sie "
-              "WhatsApp-Nachrichten von {business} erhalten möchten.",
+        "WhatsApp-Nachrichten von {business} erhalten möchten.",
         "en": "This confirmation code has expired. Please fill in the form again if you want to receive "
-              "WhatsApp messages from {business}.",
+        "WhatsApp messages from {business}.",
     },
     "stop_confirmed": {
         "de": "Sie sind abgemeldet: {business} sendet Ihnen keine Werbung, Service- oder Code-Nachrichten "
-              "per WhatsApp mehr. Möchten Sie wieder Nachrichten erhalten, melden Sie sich erneut über "
-              "unser Anmeldeformular an.",
+        "per WhatsApp mehr. Möchten Sie wieder Nachrichten erhalten, melden Sie sich erneut über "
+        "unser Anmeldeformular an.",
         "en": "You are unsubscribed: {business} will no longer send you promotional, service or code "
-              "messages on WhatsApp. To receive messages again, sign up once more through our consent form.",
+        "messages on WhatsApp. To receive messages again, sign up once more through our consent form.",
     },
 }
 
 PURPOSE_NAMES: dict[str, dict[str, str]] = {
     "marketing": {"de": "Angebote und Neuigkeiten", "en": "offers and news"},
-    "service_updates": {"de": "Nachrichten zu Ihren Bestellungen", "en": "messages about your orders"},
-    "authentication": {"de": "Anmelde- und Bestätigungscodes", "en": "login and verification codes"},
+    "service_updates": {
+        "de": "Nachrichten zu Ihren Bestellungen",
+        "en": "messages about your orders",
+    },
+    "authentication": {
+        "de": "Anmelde- und Bestätigungscodes",
+        "en": "login and verification codes",
+    },
 }
 
 

@@ -20,7 +20,6 @@ from consent.errors import InvalidTransition
 from consent.ledger import Ledger
 from consent.messages import message
 from consent.model import AppendedEvent, ConsentRecord, EventType, Method, State, state_field
-from consent.phones import wa_id_of
 from consent.texts import TextVersion
 
 log = structlog.get_logger(__name__)
@@ -105,11 +104,20 @@ class OptIns:
         occurred = occurred_ms if occurred_ms is not None else self.ledger.clock.now_ms()
         records = [
             ConsentRecord(
-                business_number=business, phone=phone, purpose=purpose,
+                business_number=business,
+                phone=phone,
+                purpose=purpose,
                 type=EventType.GIVEN if purpose in ticked else EventType.REFUSED,
-                method=method, occurred_ms=occurred, capture_source=capture_source,
-                text_version_id=version.version_id, text_sha256=version.sha256, language=language,
-                checkbox_default=False, ip=ip, user_agent=user_agent, actor=actor,
+                method=method,
+                occurred_ms=occurred,
+                capture_source=capture_source,
+                text_version_id=version.version_id,
+                text_sha256=version.sha256,
+                language=language,
+                checkbox_default=False,
+                ip=ip,
+                user_agent=user_agent,
+                actor=actor,
             )
             for purpose, version in shown.items()
         ]
@@ -120,8 +128,13 @@ class OptIns:
             return FormOutcome(given=[], refused=refused)
 
         return await self.start_confirmation(
-            business=business, business_display_number=business_display_number, business_name=business_name,
-            given=given, refused=refused, language=language, occurred_ms=occurred,
+            business=business,
+            business_display_number=business_display_number,
+            business_name=business_name,
+            given=given,
+            refused=refused,
+            language=language,
+            occurred_ms=occurred,
         )
 
     async def start_confirmation(
@@ -158,11 +171,21 @@ class OptIns:
         async with self.ledger.redis.pipeline(transaction=True) as pipe:
             pipe.set(keys.code(business, code), orjson.dumps(data), px=ttl_ms)
             for event in given:
-                pipe.zadd(keys.pending(business), {f"{subject}:{event.event['purpose']}:{event.event_id}": expires_ms})
+                pipe.zadd(
+                    keys.pending(business),
+                    {f"{subject}:{event.event['purpose']}:{event.event_id}": expires_ms},
+                )
             await pipe.execute()
 
     async def confirm(
-        self, *, business: str, wa_id: str | None, user_id: str | None, text: str | None, wamid: str, timestamp_ms: int
+        self,
+        *,
+        business: str,
+        wa_id: str | None,
+        user_id: str | None,
+        text: str | None,
+        wamid: str,
+        timestamp_ms: int,
     ) -> Confirmation | None:
         """Confirm the opt-in whose code `text` carries, if it came from the number that gave it.
 
@@ -192,28 +215,52 @@ class OptIns:
         return await self._confirm(business, data, code, wa_id, user_id, wamid, timestamp_ms)
 
     async def _confirm(
-        self, business: str, data: dict[str, object], code: str, wa_id: str | None, user_id: str | None,
-        wamid: str, timestamp_ms: int,
+        self,
+        business: str,
+        data: dict[str, object],
+        code: str,
+        wa_id: str | None,
+        user_id: str | None,
+        wamid: str,
+        timestamp_ms: int,
     ) -> Confirmation:
         given_ids: dict[str, str] = data["given"]  # type: ignore[assignment]
         subject = str(data["subject"])
         language = str(data.get("language") or "de")
         states = await self.ledger.states_of_subject(business, subject)
-        given_events = {str(event["purpose"]): event for event in await self.ledger.events_by_id(business, list(given_ids.values()))}
+        given_events = {
+            str(event["purpose"]): event
+            for event in await self.ledger.events_by_id(business, list(given_ids.values()))
+        }
 
         records = []
         for purpose, event_id in given_ids.items():
             current = states.get(state_field("whatsapp", purpose))
-            if current is None or current.state is not State.PENDING_CONFIRMATION or current.event_id != event_id:
+            if (
+                current is None
+                or current.state is not State.PENDING_CONFIRMATION
+                or current.event_id != event_id
+            ):
                 continue
             given = given_events[purpose]
-            records.append(ConsentRecord(
-                business_number=business, phone="+" + wa_id if wa_id else "", subject=subject, purpose=purpose,
-                type=EventType.CONFIRMED, method=Method.WHATSAPP_CODE, occurred_ms=timestamp_ms,
-                capture_source="wa.me", text_version_id=str(given["text_version_id"]),
-                text_sha256=str(given["text_sha256"]), language=language, user_id=user_id,
-                evidence=wamid, detail=f"confirms {event_id}",
-            ))
+            records.append(
+                ConsentRecord(
+                    business_number=business,
+                    phone="+" + wa_id if wa_id else "",
+                    subject=subject,
+                    purpose=purpose,
+                    type=EventType.CONFIRMED,
+                    method=Method.WHATSAPP_CODE,
+                    occurred_ms=timestamp_ms,
+                    capture_source="wa.me",
+                    text_version_id=str(given["text_version_id"]),
+                    text_sha256=str(given["text_sha256"]),
+                    language=language,
+                    user_id=user_id,
+                    evidence=wamid,
+                    detail=f"confirms {event_id}",
+                )
+            )
         if not records:
             return Confirmation("nothing_pending", code, language=language)
 
@@ -222,21 +269,33 @@ class OptIns:
         except InvalidTransition:
             return Confirmation("nothing_pending", code, language=language)
         log.info("consent_confirmed", business=business, wamid=wamid, purposes=len(events))
-        return Confirmation("confirmed", code, events, language, [str(event.event["purpose"]) for event in events])
+        return Confirmation(
+            "confirmed", code, events, language, [str(event.event["purpose"]) for event in events]
+        )
 
-    async def _expire(self, business: str, data: dict[str, object], wamid: str, timestamp_ms: int) -> list[AppendedEvent]:
+    async def _expire(
+        self, business: str, data: dict[str, object], wamid: str, timestamp_ms: int
+    ) -> list[AppendedEvent]:
         subject = str(data["subject"])
         given_ids: dict[str, str] = data["given"]  # type: ignore[assignment]
         states = await self.ledger.states_of_subject(business, subject)
         records = [
             ConsentRecord(
-                business_number=business, phone="", subject=subject, purpose=purpose, type=EventType.EXPIRED,
-                method=Method.WHATSAPP_CODE, occurred_ms=timestamp_ms, evidence=wamid, actor="system",
+                business_number=business,
+                phone="",
+                subject=subject,
+                purpose=purpose,
+                type=EventType.EXPIRED,
+                method=Method.WHATSAPP_CODE,
+                occurred_ms=timestamp_ms,
+                evidence=wamid,
+                actor="system",
                 detail=f"code arrived after its deadline; expires {event_id}",
             )
             for purpose, event_id in given_ids.items()
             if (current := states.get(state_field("whatsapp", purpose))) is not None
-            and current.state is State.PENDING_CONFIRMATION and current.event_id == event_id
+            and current.state is State.PENDING_CONFIRMATION
+            and current.event_id == event_id
         ]
         return await self.ledger.append(records, idempotency_key=f"code:{wamid}") if records else []
 
@@ -244,15 +303,29 @@ class OptIns:
         """Record `expired` for every opt-in whose confirmation deadline passed; return how many."""
         keys = self.ledger.keys
         now_ms = self.ledger.clock.now_ms()
-        due = await self.ledger.redis.zrangebyscore(keys.pending(business), 0, now_ms, start=0, num=500)
+        due = await self.ledger.redis.zrangebyscore(
+            keys.pending(business), 0, now_ms, start=0, num=500
+        )
         expired = 0
         for member in due:
             subject, purpose, event_id = member.decode().split(":")
-            current = (await self.ledger.states_of_subject(business, subject)).get(state_field("whatsapp", purpose))
-            if current is not None and current.state is State.PENDING_CONFIRMATION and current.event_id == event_id:
+            current = (await self.ledger.states_of_subject(business, subject)).get(
+                state_field("whatsapp", purpose)
+            )
+            if (
+                current is not None
+                and current.state is State.PENDING_CONFIRMATION
+                and current.event_id == event_id
+            ):
                 record = ConsentRecord(
-                    business_number=business, phone="", subject=subject, purpose=purpose, type=EventType.EXPIRED,
-                    method=Method.WHATSAPP_CODE, occurred_ms=now_ms, actor="system",
+                    business_number=business,
+                    phone="",
+                    subject=subject,
+                    purpose=purpose,
+                    type=EventType.EXPIRED,
+                    method=Method.WHATSAPP_CODE,
+                    occurred_ms=now_ms,
+                    actor="system",
                     detail=f"no confirmation before the deadline; expires {event_id}",
                 )
                 await self.ledger.append([record], idempotency_key=f"expire:{event_id}")

@@ -19,8 +19,11 @@ def normalize_phone(raw: str, default_region: str = DEFAULT_REGION) -> str:
     """
     text = (raw or "").strip()
     if not text:
-        raise InvalidPhone("the phone number is empty; enter it with country code, e.g. +49 151 1234567",
-                           field="phone", value=raw)
+        raise InvalidPhone(
+            "the phone number is empty; enter it with country code, e.g. +49 151 1234567",
+            field="phone",
+            value=raw,
+        )
 
     candidates = [text]
     if text.isdigit() and not text.startswith("0"):

@@ -9,7 +9,9 @@ from consent.keys import ConsentKeys
 
 
 class RateLimiter:
-    def __init__(self, redis: Redis, prefix: str, clock: Clock, window_ms: int = 3600 * 1000) -> None:
+    def __init__(
+        self, redis: Redis, prefix: str, clock: Clock, window_ms: int = 3600 * 1000
+    ) -> None:
         self._redis = redis
         self._keys = ConsentKeys(prefix)
         self._clock = clock

@@ -43,7 +43,9 @@ def text_sha256(text: str) -> str:
 
 
 class TextStore:
-    def __init__(self, redis: Redis, prefix: str, clock: Clock, purposes: tuple[str, ...] = DEFAULT_PURPOSES) -> None:
+    def __init__(
+        self, redis: Redis, prefix: str, clock: Clock, purposes: tuple[str, ...] = DEFAULT_PURPOSES
+    ) -> None:
         self._redis = redis
         self._keys = ConsentKeys(prefix)
         self._clock = clock
@@ -58,7 +60,11 @@ class TextStore:
         rendered = self._validate(purpose, language, text, business_name)
         slot = f"{purpose}:{language}"
         current = await self.current(purpose, language)
-        if current is not None and current.text == rendered and current.business_name == business_name:
+        if (
+            current is not None
+            and current.text == rendered
+            and current.business_name == business_name
+        ):
             return current
 
         number = await self._redis.hincrby(self._keys.text_counters, slot, 1)
@@ -73,37 +79,63 @@ class TextStore:
             supersedes=current.version_id if current else None,
         )
         # HSETNX: a version id, once written, never gets other content.
-        await self._redis.hsetnx(self._keys.texts, version.version_id, orjson.dumps(asdict(version)))
+        await self._redis.hsetnx(
+            self._keys.texts, version.version_id, orjson.dumps(asdict(version))
+        )
         await self._redis.hset(self._keys.current_texts, slot, version.version_id)
         return version
 
     def _validate(self, purpose: str, language: str, text: str, business_name: str) -> str:
         if purpose not in self.purposes:
-            raise InvalidRecord(f"purpose `{purpose}` is unknown; use one of {', '.join(self.purposes)}",
-                                field="purpose", value=purpose)
+            raise InvalidRecord(
+                f"purpose `{purpose}` is unknown; use one of {', '.join(self.purposes)}",
+                field="purpose",
+                value=purpose,
+            )
         if language not in LANGUAGES:
-            raise InvalidRecord(f"language `{language}` is not supported; use one of {', '.join(LANGUAGES)}",
-                                field="language", value=language)
+            raise InvalidRecord(
+                f"language `{language}` is not supported; use one of {', '.join(LANGUAGES)}",
+                field="language",
+                value=language,
+            )
         if not business_name.strip():
-            raise InvalidRecord("business_name is empty; give the name customers know the business by",
-                                field="business_name", value=business_name)
-        rendered = unicodedata.normalize("NFC", text.replace(BUSINESS_PLACEHOLDER, business_name).strip())
+            raise InvalidRecord(
+                "business_name is empty; give the name customers know the business by",
+                field="business_name",
+                value=business_name,
+            )
+        rendered = unicodedata.normalize(
+            "NFC", text.replace(BUSINESS_PLACEHOLDER, business_name).strip()
+        )
         if not rendered or len(rendered) > MAX_TEXT_CHARS:
-            raise InvalidRecord(f"text must have 1 to {MAX_TEXT_CHARS} characters", field="text", value=len(rendered))
+            raise InvalidRecord(
+                f"text must have 1 to {MAX_TEXT_CHARS} characters",
+                field="text",
+                value=len(rendered),
+            )
         if business_name not in rendered:
-            raise InvalidRecord(f"the text does not name the business `{business_name}`; write it or "
-                                f"{BUSINESS_PLACEHOLDER} into the text", field="text")
+            raise InvalidRecord(
+                f"the text does not name the business `{business_name}`; write it or "
+                f"{BUSINESS_PLACEHOLDER} into the text",
+                field="text",
+            )
         if "STOP" not in rendered:
             # GDPR Art. 7(3): the person must be told before consenting how to withdraw.
-            raise InvalidRecord("the text does not tell how to withdraw; add for example "
-                                "\"Antworten Sie STOP\" or \"Reply STOP\"", field="text")
+            raise InvalidRecord(
+                "the text does not tell how to withdraw; add for example "
+                '"Antworten Sie STOP" or "Reply STOP"',
+                field="text",
+            )
         return rendered
 
     async def get(self, version_id: str) -> TextVersion:
         raw = await self._redis.hget(self._keys.texts, version_id)
         if raw is None:
-            raise UnknownText(f"consent text version `{version_id}` does not exist", field="text_version_id",
-                              value=version_id)
+            raise UnknownText(
+                f"consent text version `{version_id}` does not exist",
+                field="text_version_id",
+                value=version_id,
+            )
         return TextVersion(**orjson.loads(raw))
 
     async def current(self, purpose: str, language: str) -> TextVersion | None:
@@ -119,12 +151,16 @@ class TextStore:
                 found[purpose] = version
         return found
 
-    async def load(self, entries: list[dict[str, Any]], business_name: str | None = None) -> list[TextVersion]:
+    async def load(
+        self, entries: list[dict[str, Any]], business_name: str | None = None
+    ) -> list[TextVersion]:
         """Add each `{"purpose", "language", "text", "business_name"}`; `business_name` fills gaps."""
         versions = []
         for entry in entries:
             name = entry.get("business_name") or business_name or ""
-            versions.append(await self.add(entry["purpose"], entry["language"], entry["text"], name))
+            versions.append(
+                await self.add(entry["purpose"], entry["language"], entry["text"], name)
+            )
         return versions
 
 
@@ -139,6 +175,8 @@ def read_texts_file(path: Path) -> list[dict[str, Any]]:
     """Read a JSON list of text entries (same shape as `texts_default.json`)."""
     entries = orjson.loads(path.read_bytes())
     if not isinstance(entries, list):
-        msg = f"{path} must contain a JSON list of {{purpose, language, text, business_name}} objects"
+        msg = (
+            f"{path} must contain a JSON list of {{purpose, language, text, business_name}} objects"
+        )
         raise ValueError(msg)
     return entries

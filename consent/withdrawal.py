@@ -15,13 +15,30 @@ import structlog
 from consent.errors import InvalidPhone
 from consent.keywords import StopKeywords
 from consent.ledger import Ledger
-from consent.model import CHANNEL_WHATSAPP, AppendedEvent, ConsentRecord, EventType, Method, State, state_field
+from consent.model import (
+    CHANNEL_WHATSAPP,
+    AppendedEvent,
+    ConsentRecord,
+    EventType,
+    Method,
+    State,
+    state_field,
+)
 
 log = structlog.get_logger(__name__)
 
-DEFAULT_OPTOUT_PAYLOADS = ("OPT_OUT", "OPTOUT", "STOP", "STOP_PROMOTIONS", "UNSUBSCRIBE", "ABMELDEN")
+DEFAULT_OPTOUT_PAYLOADS = (
+    "OPT_OUT",
+    "OPTOUT",
+    "STOP",
+    "STOP_PROMOTIONS",
+    "UNSUBSCRIBE",
+    "ABMELDEN",
+)
 MARKETING = "marketing"
-USER_STOPPED_MARKETING = 131050  # Meta error: the user stopped marketing messages from this business
+USER_STOPPED_MARKETING = (
+    131050  # Meta error: the user stopped marketing messages from this business
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,33 +68,58 @@ class Withdrawals:
         if not self.keywords.matches(text):
             return None
         return await self.withdraw(
-            business=business, contact=contact, purposes=self.ledger.purposes, method=Method.KEYWORD,
-            evidence=wamid, occurred_ms=timestamp_ms, idempotency_key=f"keyword:{wamid}",
-            detail="STOP keyword", skip_withdrawn=True,
+            business=business,
+            contact=contact,
+            purposes=self.ledger.purposes,
+            method=Method.KEYWORD,
+            evidence=wamid,
+            occurred_ms=timestamp_ms,
+            idempotency_key=f"keyword:{wamid}",
+            detail="STOP keyword",
+            skip_withdrawn=True,
         )
 
     def is_optout_button(self, message_type: str, payload: str | None) -> bool:
-        return message_type in ("button", "interactive") and (payload or "").strip().upper() in self.optout_payloads
+        return (
+            message_type in ("button", "interactive")
+            and (payload or "").strip().upper() in self.optout_payloads
+        )
 
     async def on_optout_button(
         self, *, business: str, contact: Contact, wamid: str, timestamp_ms: int
     ) -> list[AppendedEvent]:
         """Withdraw marketing after a tap on the business's own opt-out quick-reply button."""
         return await self.withdraw(
-            business=business, contact=contact, purposes=[MARKETING], method=Method.WHATSAPP_BUTTON,
-            evidence=wamid, occurred_ms=timestamp_ms, idempotency_key=f"button:{wamid}",
+            business=business,
+            contact=contact,
+            purposes=[MARKETING],
+            method=Method.WHATSAPP_BUTTON,
+            evidence=wamid,
+            occurred_ms=timestamp_ms,
+            idempotency_key=f"button:{wamid}",
             detail="opt-out button",
         )
 
     async def on_send_failed(
-        self, *, business: str, contact: Contact, wamid: str, error_code: int | None, timestamp_ms: int
+        self,
+        *,
+        business: str,
+        contact: Contact,
+        wamid: str,
+        error_code: int | None,
+        timestamp_ms: int,
     ) -> list[AppendedEvent]:
         """Withdraw marketing when a send failed with 131050 (the user stopped marketing messages)."""
         if error_code != USER_STOPPED_MARKETING:
             return []
         return await self.withdraw(
-            business=business, contact=contact, purposes=[MARKETING], method=Method.META_PREFERENCES,
-            evidence=wamid, occurred_ms=timestamp_ms, idempotency_key=f"status131050:{wamid}",
+            business=business,
+            contact=contact,
+            purposes=[MARKETING],
+            method=Method.META_PREFERENCES,
+            evidence=wamid,
+            occurred_ms=timestamp_ms,
+            idempotency_key=f"status131050:{wamid}",
             detail="send failed with 131050: user stopped marketing messages",
         )
 
@@ -93,12 +135,18 @@ class Withdrawals:
             if action not in ("stop", "resume"):
                 log.warning("consent_preference_unknown", business=business, value=str(action)[:32])
                 continue
-            contact = Contact(wa_id=preference.get("wa_id") or None, user_id=preference.get("user_id") or None)
+            contact = Contact(
+                wa_id=preference.get("wa_id") or None, user_id=preference.get("user_id") or None
+            )
             timestamp_s = preference.get("timestamp")
             occurred_ms = int(timestamp_s) * 1000 if timestamp_s else received_ms
             written += await self.withdraw(
-                business=business, contact=contact, purposes=[MARKETING], method=Method.META_PREFERENCES,
-                evidence=f"user_preferences:{event_id}:{index}", occurred_ms=occurred_ms,
+                business=business,
+                contact=contact,
+                purposes=[MARKETING],
+                method=Method.META_PREFERENCES,
+                evidence=f"user_preferences:{event_id}:{index}",
+                occurred_ms=occurred_ms,
                 idempotency_key=f"preferences:{event_id}:{index}",
                 event_type=EventType.WITHDRAWN if action == "stop" else EventType.RESUMED,
                 detail=str(preference.get("detail") or f"Meta user preference: {action}")[:200],
@@ -131,7 +179,8 @@ class Withdrawals:
             # A repeated STOP adds nothing new for purposes that are already withdrawn.
             states = await self.ledger.states_of_subject(business, subject)
             open_purposes = [
-                purpose for purpose in purposes
+                purpose
+                for purpose in purposes
                 if states.get(state_field(CHANNEL_WHATSAPP, purpose), None) is None
                 or states[state_field(CHANNEL_WHATSAPP, purpose)].state is not State.WITHDRAWN
             ]
@@ -139,8 +188,16 @@ class Withdrawals:
 
         records = [
             ConsentRecord(
-                business_number=business, phone=phone or "", subject=subject, purpose=purpose, type=event_type,
-                method=method, occurred_ms=occurred_ms, evidence=evidence, actor=actor, detail=detail,
+                business_number=business,
+                phone=phone or "",
+                subject=subject,
+                purpose=purpose,
+                type=event_type,
+                method=method,
+                occurred_ms=occurred_ms,
+                evidence=evidence,
+                actor=actor,
+                detail=detail,
                 user_id=contact.user_id,
             )
             for purpose in purposes

@@ -23,34 +23,52 @@ from gateway.settings import Settings
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    consent = subparsers.add_parser("consent", help="consent ledger: verify, rebuild, import, export, texts")
+    consent = subparsers.add_parser(
+        "consent", help="consent ledger: verify, rebuild, import, export, texts"
+    )
     actions = consent.add_subparsers(dest="consent_command", required=True, metavar="ACTION")
 
-    verify = actions.add_parser("verify", help="walk the hash chains; exit 1 at the first broken link")
-    verify.add_argument("--business", help="only this business number (phone_number_id); default: all")
+    verify = actions.add_parser(
+        "verify", help="walk the hash chains; exit 1 at the first broken link"
+    )
+    verify.add_argument(
+        "--business", help="only this business number (phone_number_id); default: all"
+    )
     verify.set_defaults(handler=lambda args, settings: _run(settings, _verify, args))
 
     rebuild = actions.add_parser("rebuild", help="derive the current state from the ledger again")
     rebuild.add_argument("--business", help="only this business number; default: all")
-    rebuild.add_argument("--check", action="store_true", help="only count differences, write nothing")
+    rebuild.add_argument(
+        "--check", action="store_true", help="only count differences, write nothing"
+    )
     rebuild.set_defaults(handler=lambda args, settings: _run(settings, _rebuild, args))
 
     importer = actions.add_parser("import", help="import consents from CSV or JSON lines (.jsonl)")
     importer.add_argument("file", type=Path)
-    importer.add_argument("--business", help="business number for rows without phone_number_id; "
-                          "default: WAG_PHONE_NUMBER_ID")
+    importer.add_argument(
+        "--business",
+        help="business number for rows without phone_number_id; default: WAG_PHONE_NUMBER_ID",
+    )
     importer.set_defaults(handler=lambda args, settings: _run(settings, _import, args))
 
     export = actions.add_parser("export", help="export consent events for a CRM")
-    export.add_argument("--format", choices=FORMATS, default="jsonl", help="output format (default jsonl)")
-    export.add_argument("--since", help="only events received since this time: epoch ms or ISO 8601 with offset")
+    export.add_argument(
+        "--format", choices=FORMATS, default="jsonl", help="output format (default jsonl)"
+    )
+    export.add_argument(
+        "--since", help="only events received since this time: epoch ms or ISO 8601 with offset"
+    )
     export.add_argument("--output", type=Path, help="write to this file instead of standard output")
     export.set_defaults(handler=lambda args, settings: _run(settings, _export, args))
 
-    texts = actions.add_parser("texts", help="load consent texts (a JSON list); default: the shipped texts")
+    texts = actions.add_parser(
+        "texts", help="load consent texts (a JSON list); default: the shipped texts"
+    )
     texts.add_argument("file", type=Path, nargs="?")
-    texts.add_argument("--business-name", help="business name for entries without one; "
-                       "default: WAG_CONSENT_BUSINESS_NAME")
+    texts.add_argument(
+        "--business-name",
+        help="business name for entries without one; default: WAG_CONSENT_BUSINESS_NAME",
+    )
     texts.set_defaults(handler=lambda args, settings: _run(settings, _texts, args))
 
 
@@ -64,7 +82,8 @@ def _run(
 
 
 async def _with_services(
-    settings: Settings, action: Callable[[ConsentServices, argparse.Namespace, TextIO], Awaitable[int]],
+    settings: Settings,
+    action: Callable[[ConsentServices, argparse.Namespace, TextIO], Awaitable[int]],
     args: argparse.Namespace,
 ) -> int:
     redis = create_redis(settings.redis_url or "", settings, socket_timeout_s=30.0)
@@ -86,37 +105,59 @@ async def _verify(services: ConsentServices, args: argparse.Namespace, out: Text
     for business in await _businesses(services, args):
         reports = [
             ("ledger", await verify_ledger(redis, prefix, business)),
-            ("decision log", await verify_chain(redis, keys.decisions(business), keys.decisions_head(business), business)),
+            (
+                "decision log",
+                await verify_chain(
+                    redis, keys.decisions(business), keys.decisions_head(business), business
+                ),
+            ),
         ]
         for name, report in reports:
             if report.broken is None:
                 print(f"{business} {name}: ok, {report.entries} entries", file=out)
                 continue
             broken += 1
-            print(f"{business} {name}: BROKEN at position {report.broken.position}: {report.broken.reason}", file=out)
+            print(
+                f"{business} {name}: BROKEN at position {report.broken.position}: {report.broken.reason}",
+                file=out,
+            )
     return 1 if broken else 0
 
 
 async def _rebuild(services: ConsentServices, args: argparse.Namespace, out: TextIO) -> int:
     for business in await _businesses(services, args):
-        result = await rebuild_states(services.ledger.redis, services.settings.redis_prefix, business, write=not args.check)
+        result = await rebuild_states(
+            services.ledger.redis, services.settings.redis_prefix, business, write=not args.check
+        )
         verb = "differ" if args.check else "rewritten"
-        print(f"{business}: {result['subjects']} contacts, {result['differences']} {verb}", file=out)
+        print(
+            f"{business}: {result['subjects']} contacts, {result['differences']} {verb}", file=out
+        )
     return 0
 
 
 async def _import(services: ConsentServices, args: argparse.Namespace, out: TextIO) -> int:
     business = args.business or services.settings.phone_number_id
     if not business:
-        print("wa-gateway: no business number: pass --business or set WAG_PHONE_NUMBER_ID", file=sys.stderr)
+        print(
+            "wa-gateway: no business number: pass --business or set WAG_PHONE_NUMBER_ID",
+            file=sys.stderr,
+        )
         return 2
     raw = args.file.read_bytes()
-    total = sum(1 for line in raw.splitlines() if line.strip()) - (0 if args.file.suffix in (".jsonl", ".ndjson", ".json") else 1)
-    report = await import_rows(services.ledger, read_rows(raw, args.file.name), business, progress=_progress(total))
+    total = sum(1 for line in raw.splitlines() if line.strip()) - (
+        0 if args.file.suffix in (".jsonl", ".ndjson", ".json") else 1
+    )
+    report = await import_rows(
+        services.ledger, read_rows(raw, args.file.name), business, progress=_progress(total)
+    )
     print(file=sys.stderr)
-    print(f"{report.rows} rows: {report.active} active, {report.unverified} unverified (denied until confirmed), "
-          f"{report.recorded} refusals or withdrawals, {report.duplicates} already imported, "
-          f"{len(report.rejected)} rejected", file=out)
+    print(
+        f"{report.rows} rows: {report.active} active, {report.unverified} unverified (denied until confirmed), "
+        f"{report.recorded} refusals or withdrawals, {report.duplicates} already imported, "
+        f"{len(report.rejected)} rejected",
+        file=out,
+    )
     for number, reason in report.rejected:
         print(f"  line {number}: {reason}", file=out)
     return 1 if report.rejected else 0
@@ -128,7 +169,9 @@ def _progress(total: int) -> Callable[[int], None]:
     def show(done: int) -> None:
         share = done / total if total > 0 else 1.0
         filled = int(width * min(share, 1.0))
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{max(total, done)} rows")
+        sys.stderr.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{max(total, done)} rows"
+        )
         sys.stderr.flush()
 
     return show
@@ -154,8 +197,9 @@ async def _export(services: ConsentServices, args: argparse.Namespace, out: Text
         if args.format == "csv":
             target.write(csv_header())
         businesses = await services.ledger.businesses()
-        async for event in events_with_personal(services.ledger.redis, services.settings.redis_prefix, businesses,
-                                                _since_ms(args.since)):
+        async for event in events_with_personal(
+            services.ledger.redis, services.settings.redis_prefix, businesses, _since_ms(args.since)
+        ):
             target.write(formatter(event))
             count += 1
     finally:
@@ -170,7 +214,7 @@ async def _texts(services: ConsentServices, args: argparse.Namespace, out: TextI
     name = args.business_name or services.settings.consent_business_name
     try:
         versions = await services.texts.load(entries, business_name=name)
-    except Exception as exc:  # noqa: BLE001 - every failure is reported with the file's entry
+    except Exception as exc:
         print(f"wa-gateway: could not load the consent texts: {exc}", file=sys.stderr)
         return 1
     for version in versions:

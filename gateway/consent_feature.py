@@ -71,11 +71,21 @@ async def build_consent(redis: Redis, settings: Settings, clock: Clock) -> Conse
     purposes = tuple(settings.consent_purposes)
     prefix = settings.redis_prefix
     ledger = Ledger(
-        redis, prefix, clock, secret, purposes=purposes, default_region=settings.consent_default_region,
+        redis,
+        prefix,
+        clock,
+        secret,
+        purposes=purposes,
+        default_region=settings.consent_default_region,
         outbox=bool(settings.consent_crm_webhook_url),
     )
     gate = Gate(
-        redis, prefix, clock, secret, purposes=purposes, category_purposes=settings.consent_category_purposes,
+        redis,
+        prefix,
+        clock,
+        secret,
+        purposes=purposes,
+        category_purposes=settings.consent_category_purposes,
         default_region=settings.consent_default_region,
     )
     return ConsentServices(
@@ -84,7 +94,8 @@ async def build_consent(redis: Redis, settings: Settings, clock: Clock) -> Conse
         texts=TextStore(redis, prefix, clock, purposes),
         optins=OptIns(ledger, validity_ms=settings.consent_code_validity_s * 1000),
         withdrawals=Withdrawals(
-            ledger, keywords=StopKeywords(settings.consent_stop_keywords),
+            ledger,
+            keywords=StopKeywords(settings.consent_stop_keywords),
             optout_payloads=settings.consent_optout_payloads,
         ),
         templates=TemplateCategories(redis, prefix),

@@ -64,15 +64,23 @@ def language_of(request: web.Request) -> str:
 
 def render_page(template: str, language: str, status: int = 200, **context: Any) -> web.Response:
     """Render one of the consent templates in `language` with the shared page headers."""
-    html = templates().get_template(template).render(lang=language, s=strings()[language], **context)
+    html = (
+        templates().get_template(template).render(lang=language, s=strings()[language], **context)
+    )
     return web.Response(text=html, status=status, content_type="text/html", headers=PAGE_HEADERS)
 
 
-def error_page(language: str, status: int, name: str, back: str | None = None, message: str | None = None) -> web.Response:
+def error_page(
+    language: str, status: int, name: str, back: str | None = None, message: str | None = None
+) -> web.Response:
     text = strings()[language]
     return render_page(
-        "error.html", language, status, title=text[f"error_{name}_title"],
-        message=message or text[f"error_{name}"], back=back,
+        "error.html",
+        language,
+        status,
+        title=text[f"error_{name}_title"],
+        message=message or text[f"error_{name}"],
+        back=back,
     )
 
 
@@ -95,13 +103,17 @@ class ConsentForm:
 
         return self.app[CONSENT]
 
-    async def _context(self, form_id: str, language: str) -> tuple[FormConfig, dict[str, TextVersion]] | None:
+    async def _context(
+        self, form_id: str, language: str
+    ) -> tuple[FormConfig, dict[str, TextVersion]] | None:
         config = await FormStore(self.app[REDIS], self.app[SETTINGS].redis_prefix).get(form_id)
         if config is None:
             return None
         texts = await self.services.texts.current_for(language)
         if config.purposes:
-            texts = {purpose: version for purpose, version in texts.items() if purpose in config.purposes}
+            texts = {
+                purpose: version for purpose, version in texts.items() if purpose in config.purposes
+            }
         return config, texts
 
     def _business(self, config: FormConfig) -> tuple[str | None, str | None, str]:
@@ -113,7 +125,9 @@ class ConsentForm:
         )
 
     def _tokens(self) -> FormTokens:
-        return FormTokens(self.app[REDIS], self.app[SETTINGS].redis_prefix, self.app[CLOCK], self.services.secret)
+        return FormTokens(
+            self.app[REDIS], self.app[SETTINGS].redis_prefix, self.app[CLOCK], self.services.secret
+        )
 
     async def show(self, request: web.Request) -> web.Response:
         language = language_of(request)
@@ -128,14 +142,30 @@ class ConsentForm:
         config, texts = found
         business, display, name = self._business(config)
         if not texts or not business or not display:
-            log.warning("consent_form_not_configured", form_id=form_id, texts=len(texts),
-                        business=bool(business), display_number=bool(display))
-            return error_page(language, 503, "unavailable", message=strings()[language]["error_no_texts"])
+            log.warning(
+                "consent_form_not_configured",
+                form_id=form_id,
+                texts=len(texts),
+                business=bool(business),
+                display_number=bool(display),
+            )
+            return error_page(
+                language, 503, "unavailable", message=strings()[language]["error_no_texts"]
+            )
 
-        token = self._tokens().issue(form_id, language, {purpose: text.version_id for purpose, text in texts.items()})
+        token = self._tokens().issue(
+            form_id, language, {purpose: text.version_id for purpose, text in texts.items()}
+        )
         return render_page(
-            "form.html", language, business_name=name, texts=texts, token=token, ticked=set(), phone="",
-            error=None, action=f"/consent/{form_id}",
+            "form.html",
+            language,
+            business_name=name,
+            texts=texts,
+            token=token,
+            ticked=set(),
+            phone="",
+            error=None,
+            action=f"/consent/{form_id}",
         )
 
     async def submit(self, request: web.Request) -> web.Response:
@@ -155,7 +185,9 @@ class ConsentForm:
             log.warning("consent_form_unavailable", form_id=form_id, error=str(exc))
             return error_page(language, 503, "unavailable", back=back)
 
-    async def _record(self, request: web.Request, form_id: str, token: Any, data: Any, back: str) -> web.Response:
+    async def _record(
+        self, request: web.Request, form_id: str, token: Any, data: Any, back: str
+    ) -> web.Response:
         language = token.language
         services = self.services
         settings = self.app[SETTINGS]
@@ -163,7 +195,10 @@ class ConsentForm:
         if config is None:
             return error_page(language, 404, "not_found")
         business, display, name = self._business(config)
-        shown = {purpose: await services.texts.get(version_id) for purpose, version_id in token.versions.items()}
+        shown = {
+            purpose: await services.texts.get(version_id)
+            for purpose, version_id in token.versions.items()
+        }
         ticked = {str(value) for value in data.getall("purpose", [])} & set(shown)
         phone_raw = str(data.get("phone", ""))[:64]
 
@@ -174,7 +209,9 @@ class ConsentForm:
 
         ip = request.remote or ""
         limiter = RateLimiter(self.app[REDIS], settings.redis_prefix, self.app[CLOCK])
-        if not await limiter.hit("ip", services.ledger.subject_of_ip(ip), settings.consent_form_limit_per_ip):
+        if not await limiter.hit(
+            "ip", services.ledger.subject_of_ip(ip), settings.consent_form_limit_per_ip
+        ):
             log.info("consent_form_rate_limited", form_id=form_id, scope="ip")
             return error_page(language, 429, "rate", back=back)
 
@@ -183,8 +220,16 @@ class ConsentForm:
         except InvalidPhone:
             token_value = self._tokens().issue(form_id, language, token.versions)
             return render_page(
-                "form.html", language, 422, business_name=name, texts=shown, token=token_value, ticked=ticked,
-                phone=phone_raw, error=strings()[language]["error_phone"], action=f"/consent/{form_id}",
+                "form.html",
+                language,
+                422,
+                business_name=name,
+                texts=shown,
+                token=token_value,
+                ticked=ticked,
+                phone=phone_raw,
+                error=strings()[language]["error_phone"],
+                action=f"/consent/{form_id}",
             )
         if not await limiter.hit("number", subject, settings.consent_form_limit_per_number):
             log.info("consent_form_rate_limited", form_id=form_id, scope="number")
@@ -194,21 +239,37 @@ class ConsentForm:
 
         try:
             outcome = await services.optins.record_submission(
-                business=business, business_display_number=display, business_name=name, phone=phone_raw,
-                shown=shown, ticked=ticked, language=language, capture_source=config.capture_source
+                business=business,
+                business_display_number=display,
+                business_name=name,
+                phone=phone_raw,
+                shown=shown,
+                ticked=ticked,
+                language=language,
+                capture_source=config.capture_source
                 or f"{request.scheme}://{request.host}/consent/{form_id}",
-                ip=ip, user_agent=request.headers.get("User-Agent", "")[:512],
+                ip=ip,
+                user_agent=request.headers.get("User-Agent", "")[:512],
             )
         except ConsentError as exc:
             log.warning("consent_form_rejected", form_id=form_id, error=str(exc))
             return error_page(language, 400, "expired", back=back)
 
-        log.info("consent_form_submitted", form_id=form_id, given=len(outcome.given), refused=len(outcome.refused))
+        log.info(
+            "consent_form_submitted",
+            form_id=form_id,
+            given=len(outcome.given),
+            refused=len(outcome.refused),
+        )
         if outcome.code is None:
             return render_page("refused.html", language, business_name=name, back=back)
         qr_svg = segno.make(outcome.link, error="m").svg_inline(scale=4, title=outcome.code)
         return render_page(
-            "confirm.html", language, link=outcome.link, code=outcome.code, qr_svg=qr_svg,
+            "confirm.html",
+            language,
+            link=outcome.link,
+            code=outcome.code,
+            qr_svg=qr_svg,
             deadline=format_deadline(int(outcome.expires_ms or 0), language),
         )
 

@@ -42,35 +42,59 @@ class ConsentReactions:
         contact = Contact(wa_id=message.customer.wa_id, user_id=message.customer.user_id)
 
         withdrawn = await services.withdrawals.on_keyword(
-            business=business, contact=contact, text=message.text, wamid=message.wamid,
+            business=business,
+            contact=contact,
+            text=message.text,
+            wamid=message.wamid,
             timestamp_ms=message.timestamp_ms,
         )
         if withdrawn is not None:
-            await self._reply(business, conversation_id, message.wamid,
-                              customer_message("stop_confirmed", self._language(withdrawn), business=self._name(message)))
+            await self._reply(
+                business,
+                conversation_id,
+                message.wamid,
+                customer_message(
+                    "stop_confirmed", self._language(withdrawn), business=self._name(message)
+                ),
+            )
             return
 
         if services.withdrawals.is_optout_button(message.type, message.payload):
             await services.withdrawals.on_optout_button(
-                business=business, contact=contact, wamid=message.wamid, timestamp_ms=message.timestamp_ms
+                business=business,
+                contact=contact,
+                wamid=message.wamid,
+                timestamp_ms=message.timestamp_ms,
             )
             return
 
         confirmation = await services.optins.confirm(
-            business=business, wa_id=message.customer.wa_id, user_id=message.customer.user_id,
-            text=message.text, wamid=message.wamid, timestamp_ms=message.timestamp_ms,
+            business=business,
+            wa_id=message.customer.wa_id,
+            user_id=message.customer.user_id,
+            text=message.text,
+            wamid=message.wamid,
+            timestamp_ms=message.timestamp_ms,
         )
         if confirmation is None:
             return
         if confirmation.status == "confirmed":
             text = customer_message(
-                "optin_confirmed", confirmation.language, business=self._name(message),
+                "optin_confirmed",
+                confirmation.language,
+                business=self._name(message),
                 purposes=purpose_names(confirmation.purposes, confirmation.language),
             )
             await self._reply(business, conversation_id, message.wamid, text)
         elif confirmation.status == "expired":
-            await self._reply(business, conversation_id, message.wamid,
-                              customer_message("optin_expired", confirmation.language, business=self._name(message)))
+            await self._reply(
+                business,
+                conversation_id,
+                message.wamid,
+                customer_message(
+                    "optin_expired", confirmation.language, business=self._name(message)
+                ),
+            )
 
     async def on_status(self, status: StatusUpdate) -> None:
         """Withdraw marketing when a send failed with 131050 (the user stopped marketing messages)."""
@@ -79,7 +103,9 @@ class ConsentReactions:
         await self.services.withdrawals.on_send_failed(
             business=status.phone_number_id,
             contact=Contact(wa_id=status.recipient_id or None, user_id=status.recipient_user_id),
-            wamid=status.wamid, error_code=status.error_code, timestamp_ms=status.timestamp_ms,
+            wamid=status.wamid,
+            error_code=status.error_code,
+            timestamp_ms=status.timestamp_ms,
         )
 
     async def on_field(self, event: FieldEvent) -> None:
@@ -87,11 +113,16 @@ class ConsentReactions:
         if event.field != "user_preferences" or not event.phone_number_id:
             return
         await self.services.withdrawals.on_user_preferences(
-            business=event.phone_number_id, value=event.value, event_id=event.event_id, received_ms=event.received_ms
+            business=event.phone_number_id,
+            value=event.value,
+            event_id=event.event_id,
+            received_ms=event.received_ms,
         )
 
     def _name(self, message: InboundMessage) -> str:
-        return self.app[SETTINGS].consent_business_name or message.display_phone_number or "WhatsApp"
+        return (
+            self.app[SETTINGS].consent_business_name or message.display_phone_number or "WhatsApp"
+        )
 
     @staticmethod
     def _language(events: list) -> str:  # type: ignore[type-arg]
@@ -115,13 +146,21 @@ async def send_consent_reply(app: web.Application, conversation_id: str, text: s
     try:
         from gateway.outbound.service import OUTBOUND, OutboundError
     except ImportError:
-        log.warning("consent_reply_not_sent", conversation_id=conversation_id, reason="no outbound service")
+        log.warning(
+            "consent_reply_not_sent", conversation_id=conversation_id, reason="no outbound service"
+        )
         return
     if OUTBOUND not in app:
-        log.warning("consent_reply_not_sent", conversation_id=conversation_id, reason="outbound feature not set up")
+        log.warning(
+            "consent_reply_not_sent",
+            conversation_id=conversation_id,
+            reason="outbound feature not set up",
+        )
         return
     try:
-        message_id = await app[OUTBOUND].send_text(conversation_id, text, reason="consent_confirmation")
+        message_id = await app[OUTBOUND].send_text(
+            conversation_id, text, reason="consent_confirmation"
+        )
     except OutboundError as exc:
         log.warning("consent_reply_failed", conversation_id=conversation_id, error=str(exc))
         return

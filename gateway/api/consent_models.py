@@ -8,7 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from consent.model import Method
 
-RecordableEvent = Literal["given", "confirmed", "refused", "withdrawn", "reconfirmed", "invalidated"]
+RecordableEvent = Literal[
+    "given", "confirmed", "refused", "withdrawn", "reconfirmed", "invalidated"
+]
 
 
 class ConsentBody(BaseModel):
@@ -17,13 +19,19 @@ class ConsentBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     phone: str = Field(min_length=3, max_length=64)
-    phone_number_id: str | None = Field(None, max_length=64, description="Business number; default: the gateway's")
-    display_phone_number: str | None = Field(None, max_length=32, description="For the wa.me confirmation link")
+    phone_number_id: str | None = Field(
+        None, max_length=64, description="Business number; default: the gateway's"
+    )
+    display_phone_number: str | None = Field(
+        None, max_length=32, description="For the wa.me confirmation link"
+    )
     channel: str = Field("whatsapp", max_length=16)
     purpose: str = Field(max_length=64)
     event_type: RecordableEvent
     method: Method | None = None
-    occurred_ms: int | None = Field(None, description="When the person acted, UTC epoch milliseconds")
+    occurred_ms: int | None = Field(
+        None, description="When the person acted, UTC epoch milliseconds"
+    )
     capture_source: str | None = Field(None, max_length=500)
     text_version_id: str | None = Field(None, max_length=128)
     text_sha256: str | None = Field(None, max_length=64)
@@ -67,7 +75,9 @@ class TextBody(BaseModel):
 class FormBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    purposes: list[str] = Field(default_factory=list, description="Empty: every purpose with a current text")
+    purposes: list[str] = Field(
+        default_factory=list, description="Empty: every purpose with a current text"
+    )
     capture_source: str | None = Field(None, max_length=500)
     phone_number_id: str | None = Field(None, max_length=64)
     display_phone_number: str | None = Field(None, max_length=32)

@@ -38,13 +38,21 @@ async def proof_page(request: web.Request) -> web.Response:
     events = [await _with_text(services, event) for event in history]
     for event in events:
         relied = await services.gate.log.relied_on(business, str(event["event_id"]))
-        event["sends"] = [{**decision, "decided_utc": utc(decision.get("decided_ms"))} for decision in relied]
+        event["sends"] = [
+            {**decision, "decided_utc": utc(decision.get("decided_ms"))} for decision in relied
+        ]
     report = await verify_ledger(request.app[REDIS], request.app[SETTINGS].redis_prefix, business)
     erased = bool(history) and all(event["personal"] is None for event in history)
 
     return render_page(
-        "proof.html", language, phone=None if erased else phone, subject=subject, business=business,
-        created_utc=utc(services.ledger.clock.now_ms()), states=sorted(states.items()), events=events,
+        "proof.html",
+        language,
+        phone=None if erased else phone,
+        subject=subject,
+        business=business,
+        created_utc=utc(services.ledger.clock.now_ms()),
+        states=sorted(states.items()),
+        events=events,
         report=report,
     )
 

@@ -44,10 +44,14 @@ def actor_of(request: web.Request) -> str:
 
 
 def business_of(request: web.Request, given: str | None) -> str:
-    business = given or request.query.get("phone_number_id") or request.app[SETTINGS].phone_number_id
+    business = (
+        given or request.query.get("phone_number_id") or request.app[SETTINGS].phone_number_id
+    )
     if not business:
         raise ProblemError(
-            422, "business-number-missing", "Business number missing",
+            422,
+            "business-number-missing",
+            "Business number missing",
             "no business number: send `phone_number_id` or set WAG_PHONE_NUMBER_ID",
         )
     return business
@@ -69,34 +73,64 @@ async def record_consent(request: web.Request) -> web.Response:
             version = await services.texts.get(body.text_version_id)
             if text_sha256 and text_sha256 != version.sha256:
                 raise ProblemError(
-                    422, "text-hash-mismatch", "Text hash mismatch",
+                    422,
+                    "text-hash-mismatch",
+                    "Text hash mismatch",
                     f"text_sha256 does not match text version `{version.version_id}` ({version.sha256}); "
                     "send the hash of the text the person saw, or omit it",
                 )
             text_sha256 = text_sha256 or version.sha256
         record = ConsentRecord(
-            business_number=business, phone=body.phone, channel=body.channel, purpose=body.purpose,
-            type=EventType(body.event_type), method=body.method, occurred_ms=body.occurred_ms,
-            capture_source=body.capture_source, text_version_id=body.text_version_id, text_sha256=text_sha256,
-            language=body.language, checkbox_default=body.checkbox_default, ip=body.ip, user_agent=body.user_agent,
-            user_id=body.user_id, evidence=body.evidence, actor=actor_of(request), lawful_basis=body.lawful_basis,
+            business_number=business,
+            phone=body.phone,
+            channel=body.channel,
+            purpose=body.purpose,
+            type=EventType(body.event_type),
+            method=body.method,
+            occurred_ms=body.occurred_ms,
+            capture_source=body.capture_source,
+            text_version_id=body.text_version_id,
+            text_sha256=text_sha256,
+            language=body.language,
+            checkbox_default=body.checkbox_default,
+            ip=body.ip,
+            user_agent=body.user_agent,
+            user_id=body.user_id,
+            evidence=body.evidence,
+            actor=actor_of(request),
+            lawful_basis=body.lawful_basis,
         )
         [event] = await services.ledger.append([record])
     except ConsentError as exc:
         raise consent_problem(exc) from exc
 
     answer: dict[str, Any] = {
-        "event_id": event.event_id, "event_hash": event.event["hash"], "seq": event.event["seq"],
-        "state": event.state.state.value, "channel": body.channel, "purpose": body.purpose,
+        "event_id": event.event_id,
+        "event_hash": event.event["hash"],
+        "seq": event.event["seq"],
+        "state": event.state.state.value,
+        "channel": body.channel,
+        "purpose": body.purpose,
     }
     display = body.display_phone_number or request.app[SETTINGS].consent_business_number
-    if event.state.state is State.PENDING_CONFIRMATION and body.channel == CHANNEL_WHATSAPP and display:
+    if (
+        event.state.state is State.PENDING_CONFIRMATION
+        and body.channel == CHANNEL_WHATSAPP
+        and display
+    ):
         outcome = await services.optins.start_confirmation(
-            business=business, business_display_number=display,
-            business_name=request.app[SETTINGS].consent_business_name, given=[event],
-            language=body.language or "de", occurred_ms=int(event.event["occurred_ms"]),
+            business=business,
+            business_display_number=display,
+            business_name=request.app[SETTINGS].consent_business_name,
+            given=[event],
+            language=body.language or "de",
+            occurred_ms=int(event.event["occurred_ms"]),
         )
-        answer["confirmation"] = {"code": outcome.code, "link": outcome.link, "expires_ms": outcome.expires_ms}
+        answer["confirmation"] = {
+            "code": outcome.code,
+            "link": outcome.link,
+            "expires_ms": outcome.expires_ms,
+        }
     return json_response(answer, status=201)
 
 
@@ -111,16 +145,22 @@ async def read_consent(request: web.Request) -> web.Response:
         raise consent_problem(exc) from exc
     states = await services.ledger.states_of_subject(business, subject)
     history = await services.ledger.history(business, subject)
-    return json_response({
-        "phone": phone,
-        "phone_number_id": business,
-        "subject": subject,
-        "states": {
-            field: {"state": state.state.value, "event_id": state.event_id, "since_ms": state.since_ms}
-            for field, state in sorted(states.items())
-        },
-        "history": history,
-    })
+    return json_response(
+        {
+            "phone": phone,
+            "phone_number_id": business,
+            "subject": subject,
+            "states": {
+                field: {
+                    "state": state.state.value,
+                    "event_id": state.event_id,
+                    "since_ms": state.since_ms,
+                }
+                for field, state in sorted(states.items())
+            },
+            "history": history,
+        }
+    )
 
 
 @requires(Role.AGENT, Role.SUPERVISOR, Role.ADMIN, Role.INTEGRATION)
@@ -134,18 +174,28 @@ async def withdraw_consent(request: web.Request) -> web.Response:
         phone, _ = services.ledger.subject_of(request.match_info["phone"])
         records = [
             ConsentRecord(
-                business_number=business, phone=phone, purpose=purpose, type=EventType.WITHDRAWN,
-                method=Method.AGENT, occurred_ms=request.app[CONSENT].ledger.clock.now_ms(),
-                actor=actor_of(request), detail=body.note,
+                business_number=business,
+                phone=phone,
+                purpose=purpose,
+                type=EventType.WITHDRAWN,
+                method=Method.AGENT,
+                occurred_ms=request.app[CONSENT].ledger.clock.now_ms(),
+                actor=actor_of(request),
+                detail=body.note,
             )
             for purpose in purposes
         ]
         events = await services.ledger.append(records)
     except ConsentError as exc:
         raise consent_problem(exc) from exc
-    return json_response({
-        "withdrawn": [{"purpose": event.event["purpose"], "event_id": event.event_id} for event in events]
-    }, status=201)
+    return json_response(
+        {
+            "withdrawn": [
+                {"purpose": event.event["purpose"], "event_id": event.event_id} for event in events
+            ]
+        },
+        status=201,
+    )
 
 
 @requires(Role.INTEGRATION, Role.MARKETING, Role.ADMIN)
@@ -153,16 +203,29 @@ async def gate_check(request: web.Request) -> web.Response:
     """`POST /api/v1/gate/check`: ask whether a template or purpose may be sent, without sending."""
     body = await parse_body(request, GateCheckBody)
     if body.template is None and body.purpose is None:
-        raise ProblemError(422, "purpose-missing", "Template or purpose missing",
-                           "send `template` (a template name) or `purpose` (for example `marketing`)")
+        raise ProblemError(
+            422,
+            "purpose-missing",
+            "Template or purpose missing",
+            "send `template` (a template name) or `purpose` (for example `marketing`)",
+        )
     decision = await services_of(request).gate.check(
-        business_of(request, body.phone_number_id), body.phone, purpose=body.purpose,
-        template_name=body.template, actor=actor_of(request),
+        business_of(request, body.phone_number_id),
+        body.phone,
+        purpose=body.purpose,
+        template_name=body.template,
+        actor=actor_of(request),
     )
-    return json_response({
-        "allowed": decision.allowed, "reason": decision.reason, "consent_event_id": decision.consent_event_id,
-        "purpose": decision.purpose, "category": decision.category, "decision_id": decision.decision_id,
-    })
+    return json_response(
+        {
+            "allowed": decision.allowed,
+            "reason": decision.reason,
+            "consent_event_id": decision.consent_event_id,
+            "purpose": decision.purpose,
+            "category": decision.category,
+            "decision_id": decision.decision_id,
+        }
+    )
 
 
 @requires(Role.ADMIN)
@@ -170,32 +233,56 @@ async def add_text(request: web.Request) -> web.Response:
     """`POST /api/v1/consent-texts`: publish a new text version; an identical text returns the current one."""
     body = await parse_body(request, TextBody)
     try:
-        version = await services_of(request).texts.add(body.purpose, body.language, body.text, body.business_name)
+        version = await services_of(request).texts.add(
+            body.purpose, body.language, body.text, body.business_name
+        )
     except ConsentError as exc:
         raise consent_problem(exc) from exc
-    return json_response({"version_id": version.version_id, "sha256": version.sha256, "text": version.text,
-                          "supersedes": version.supersedes}, status=201)
+    return json_response(
+        {
+            "version_id": version.version_id,
+            "sha256": version.sha256,
+            "text": version.text,
+            "supersedes": version.supersedes,
+        },
+        status=201,
+    )
 
 
 @requires(Role.ADMIN, Role.MARKETING, Role.INTEGRATION)
 async def list_texts(request: web.Request) -> web.Response:
     texts = services_of(request).texts
     current = {language: await texts.current_for(language) for language in ("de", "en")}
-    return json_response([
-        {"version_id": version.version_id, "purpose": version.purpose, "language": version.language,
-         "sha256": version.sha256, "text": version.text, "created_ms": version.created_ms}
-        for versions in current.values() for version in versions.values()
-    ])
+    return json_response(
+        [
+            {
+                "version_id": version.version_id,
+                "purpose": version.purpose,
+                "language": version.language,
+                "sha256": version.sha256,
+                "text": version.text,
+                "created_ms": version.created_ms,
+            }
+            for versions in current.values()
+            for version in versions.values()
+        ]
+    )
 
 
 @requires(Role.ADMIN)
 async def put_form(request: web.Request) -> web.Response:
     """`PUT /api/v1/consent-forms/{form_id}`: define which purposes a form asks for and for which number."""
     body = await parse_body(request, FormBody)
-    unknown = [purpose for purpose in body.purposes if purpose not in services_of(request).ledger.purposes]
+    unknown = [
+        purpose for purpose in body.purposes if purpose not in services_of(request).ledger.purposes
+    ]
     if unknown:
-        raise ProblemError(422, "unknown-purpose", "Unknown purpose",
-                           f"purposes {unknown} are unknown; use {list(services_of(request).ledger.purposes)}")
+        raise ProblemError(
+            422,
+            "unknown-purpose",
+            "Unknown purpose",
+            f"purposes {unknown} are unknown; use {list(services_of(request).ledger.purposes)}",
+        )
     form_id = request.match_info["form_id"]
     config = FormConfig(form_id=form_id, **body.model_dump())
     await FormStore(request.app[REDIS], request.app[SETTINGS].redis_prefix).put(config)
@@ -206,11 +293,19 @@ async def put_form(request: web.Request) -> web.Response:
 async def erase(request: web.Request) -> web.Response:
     """`DELETE /api/v1/subjects/{phone}`: erase one person's personal fields; the chain still verifies."""
     try:
-        report = await erase_subject(services_of(request).ledger, request.match_info["phone"], actor=actor_of(request))
+        report = await erase_subject(
+            services_of(request).ledger, request.match_info["phone"], actor=actor_of(request)
+        )
     except ConsentError as exc:
         raise consent_problem(exc) from exc
-    return json_response({"subject": report.subject, "businesses": report.businesses,
-                          "withdrawn": report.withdrawn, "erased_events": report.erased_events})
+    return json_response(
+        {
+            "subject": report.subject,
+            "businesses": report.businesses,
+            "withdrawn": report.withdrawn,
+            "erased_events": report.erased_events,
+        }
+    )
 
 
 def setup(app: web.Application) -> None:

@@ -19,7 +19,9 @@ SECRET = b"test-consent-secret"
 BUSINESS = "156305421874268"
 PHONE = "+4915112345678"
 OTHER_PHONE = "+4917612345678"
-TEXT_SHA256 = hashlib.sha256(b"Ja, ich moechte WhatsApp-Nachrichten erhalten. Antworten Sie STOP.").hexdigest()
+TEXT_SHA256 = hashlib.sha256(
+    b"Ja, ich moechte WhatsApp-Nachrichten erhalten. Antworten Sie STOP."
+).hexdigest()
 
 RecordFactory = Callable[..., ConsentRecord]
 

@@ -17,15 +17,19 @@ BUSINESS_NAME = "Beispiel GmbH"
 
 
 def consent_settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={
-        "phone_number_id": BUSINESS,
-        "consent_business_number": DISPLAY,
-        "consent_business_name": BUSINESS_NAME,
-    })
+    return settings.model_copy(
+        update={
+            "phone_number_id": BUSINESS,
+            "consent_business_number": DISPLAY,
+            "consent_business_name": BUSINESS_NAME,
+        }
+    )
 
 
 @asynccontextmanager
-async def consent_gateway(settings: Settings, clock: Clock, *, texts: bool = True) -> AsyncIterator[Gateway]:
+async def consent_gateway(
+    settings: Settings, clock: Clock, *, texts: bool = True
+) -> AsyncIterator[Gateway]:
     """Run the gateway with a configured business number and, by default, the shipped consent texts."""
     async with running_gateway(consent_settings(settings), clock) as gateway:
         if texts:

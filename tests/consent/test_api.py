@@ -19,10 +19,17 @@ PHONE = "+4915112345678"
 async def _given(gateway: Gateway, token: str, **overrides: Any) -> tuple[int, Any]:
     texts = await gateway.app[CONSENT].texts.current_for("de")
     body = {
-        "phone": "0151 12345678", "purpose": "marketing", "event_type": "given", "method": "checkout",
-        "occurred_ms": gateway.clock.now_ms(), "text_version_id": texts["marketing"].version_id,
-        "checkbox_default": False, "language": "de", "capture_source": "shop-checkout",
-        "ip": "203.0.113.9", "user_agent": "Shop/1.0",
+        "phone": "0151 12345678",
+        "purpose": "marketing",
+        "event_type": "given",
+        "method": "checkout",
+        "occurred_ms": gateway.clock.now_ms(),
+        "text_version_id": texts["marketing"].version_id,
+        "checkbox_default": False,
+        "language": "de",
+        "capture_source": "shop-checkout",
+        "ip": "203.0.113.9",
+        "user_agent": "Shop/1.0",
     }
     body.update(overrides)
     return await gateway.api("POST", "/api/v1/consents", token, json=body)
@@ -41,11 +48,17 @@ async def test_given_returns_confirmation(settings: Settings, clock: ManualClock
 
 @pytest.mark.parametrize(
     ("overrides", "field"),
-    [({"occurred_ms": None}, "occurred_ms"), ({"checkbox_default": True}, "checkbox_default"),
-     ({"method": None}, "method"), ({"phone": "12"}, "phone")],
+    [
+        ({"occurred_ms": None}, "occurred_ms"),
+        ({"checkbox_default": True}, "checkbox_default"),
+        ({"method": None}, "method"),
+        ({"phone": "12"}, "phone"),
+    ],
     ids=["no-occurred-time", "pre-ticked", "no-method", "bad-phone"],
 )
-async def test_bad_record_is_422(settings: Settings, clock: ManualClock, overrides: dict[str, Any], field: str) -> None:
+async def test_bad_record_is_422(
+    settings: Settings, clock: ManualClock, overrides: dict[str, Any], field: str
+) -> None:
     async with consent_gateway(settings, clock) as gateway:
         token = await gateway.token(Role.INTEGRATION)
 
@@ -53,7 +66,9 @@ async def test_bad_record_is_422(settings: Settings, clock: ManualClock, overrid
 
         assert status == 422
         assert body["errors"][0]["field"] == field
-        assert gateway.app[CONSENT].ledger.keys.ledger(BUSINESS).encode() not in await gateway.app_redis.keys("*")
+        assert gateway.app[CONSENT].ledger.keys.ledger(
+            BUSINESS
+        ).encode() not in await gateway.app_redis.keys("*")
 
 
 async def test_wrong_text_hash_is_422(settings: Settings, clock: ManualClock) -> None:
@@ -82,8 +97,12 @@ async def test_agent_withdraws(settings: Settings, clock: ManualClock) -> None:
     async with consent_gateway(settings, clock) as gateway:
         agent = await gateway.token(Role.AGENT, agent_id="a1")
 
-        status, body = await gateway.api("POST", f"/api/v1/consents/{PHONE}/withdraw", agent,
-                                         json={"purposes": ["marketing"], "note": "Kunde will keine Werbung"})
+        status, body = await gateway.api(
+            "POST",
+            f"/api/v1/consents/{PHONE}/withdraw",
+            agent,
+            json={"purposes": ["marketing"], "note": "Kunde will keine Werbung"},
+        )
         states = await gateway.app[CONSENT].ledger.states(BUSINESS, PHONE)
 
         assert status == 201
@@ -94,19 +113,28 @@ async def test_gate_check_denies(settings: Settings, clock: ManualClock) -> None
     async with consent_gateway(settings, clock) as gateway:
         token = await gateway.token(Role.MARKETING)
 
-        status, body = await gateway.api("POST", "/api/v1/gate/check", token,
-                                         json={"phone": PHONE, "purpose": "marketing"})
+        status, body = await gateway.api(
+            "POST", "/api/v1/gate/check", token, json={"phone": PHONE, "purpose": "marketing"}
+        )
 
         assert status == 200
-        assert body == {"allowed": False, "reason": "consent_none", "consent_event_id": None,
-                        "purpose": "marketing", "category": None, "decision_id": body["decision_id"]}
+        assert body == {
+            "allowed": False,
+            "reason": "consent_none",
+            "consent_event_id": None,
+            "purpose": "marketing",
+            "category": None,
+            "decision_id": body["decision_id"],
+        }
 
 
 async def test_gate_check_role(settings: Settings, clock: ManualClock) -> None:
     async with consent_gateway(settings, clock) as gateway:
         agent = await gateway.token(Role.AGENT)
 
-        status, _ = await gateway.api("POST", "/api/v1/gate/check", agent, json={"phone": PHONE, "purpose": "marketing"})
+        status, _ = await gateway.api(
+            "POST", "/api/v1/gate/check", agent, json={"phone": PHONE, "purpose": "marketing"}
+        )
 
         assert status == 403
 
@@ -114,12 +142,18 @@ async def test_gate_check_role(settings: Settings, clock: ManualClock) -> None:
 async def test_text_is_versioned(settings: Settings, clock: ManualClock) -> None:
     async with consent_gateway(settings, clock, texts=False) as gateway:
         admin = await gateway.token(Role.ADMIN)
-        body = {"purpose": "marketing", "language": "de", "business_name": "Beispiel GmbH",
-                "text": "Ja, {business_name} darf mir Angebote per WhatsApp senden. Antworten Sie STOP zum Abmelden."}
+        body = {
+            "purpose": "marketing",
+            "language": "de",
+            "business_name": "Beispiel GmbH",
+            "text": "Ja, {business_name} darf mir Angebote per WhatsApp senden. Antworten Sie STOP zum Abmelden.",
+        }
 
         first = await gateway.api("POST", "/api/v1/consent-texts", admin, json=body)
         same = await gateway.api("POST", "/api/v1/consent-texts", admin, json=body)
-        newer = await gateway.api("POST", "/api/v1/consent-texts", admin, json={**body, "text": body["text"] + " Danke."})
+        newer = await gateway.api(
+            "POST", "/api/v1/consent-texts", admin, json={**body, "text": body["text"] + " Danke."}
+        )
 
         assert first[1]["version_id"] == same[1]["version_id"] == "marketing.de.v1"
         assert newer[1]["version_id"] == "marketing.de.v2"
@@ -130,9 +164,17 @@ async def test_text_without_stop_is_422(settings: Settings, clock: ManualClock) 
     async with consent_gateway(settings, clock, texts=False) as gateway:
         admin = await gateway.token(Role.ADMIN)
 
-        status, body = await gateway.api("POST", "/api/v1/consent-texts", admin, json={
-            "purpose": "marketing", "language": "de", "business_name": "Beispiel GmbH",
-            "text": "Beispiel GmbH darf mir schreiben."})
+        status, body = await gateway.api(
+            "POST",
+            "/api/v1/consent-texts",
+            admin,
+            json={
+                "purpose": "marketing",
+                "language": "de",
+                "business_name": "Beispiel GmbH",
+                "text": "Beispiel GmbH darf mir schreiben.",
+            },
+        )
 
         assert status == 422
         assert "STOP" in body["detail"]
@@ -157,8 +199,10 @@ async def test_proof_page(settings: Settings, clock: ManualClock) -> None:
         integration = await gateway.token(Role.INTEGRATION)
         await _given(gateway, integration)
 
-        async with gateway.http.get(f"{gateway.base_url}/api/v1/consents/{PHONE}/proof?lang=de",
-                                    headers={"Authorization": f"Bearer {integration}"}) as response:
+        async with gateway.http.get(
+            f"{gateway.base_url}/api/v1/consents/{PHONE}/proof?lang=de",
+            headers={"Authorization": f"Bearer {integration}"},
+        ) as response:
             html = await response.text()
 
         assert response.status == 200

@@ -23,7 +23,9 @@ async def _five_events(ledger: Ledger, make_record: RecordFactory) -> None:
     await ledger.append([make_record(EventType.WITHDRAWN, method=Method.KEYWORD)])
 
 
-async def test_intact_ledger_verifies(ledger: Ledger, make_record: RecordFactory, redis: Redis) -> None:
+async def test_intact_ledger_verifies(
+    ledger: Ledger, make_record: RecordFactory, redis: Redis
+) -> None:
     await _five_events(ledger, make_record)
 
     report = await verify_ledger(redis, PREFIX, BUSINESS)
@@ -32,7 +34,9 @@ async def test_intact_ledger_verifies(ledger: Ledger, make_record: RecordFactory
     assert report.entries == 5
 
 
-async def test_edited_entry_breaks(ledger: Ledger, make_record: RecordFactory, redis: Redis) -> None:
+async def test_edited_entry_breaks(
+    ledger: Ledger, make_record: RecordFactory, redis: Redis
+) -> None:
     await _five_events(ledger, make_record)
     entry = orjson.loads(await redis.lindex(KEYS.ledger(BUSINESS), 2))
     entry["type"] = "confirmed"
@@ -45,7 +49,9 @@ async def test_edited_entry_breaks(ledger: Ledger, make_record: RecordFactory, r
     assert "edited" in report.broken.reason
 
 
-async def test_deleted_entry_breaks(ledger: Ledger, make_record: RecordFactory, redis: Redis) -> None:
+async def test_deleted_entry_breaks(
+    ledger: Ledger, make_record: RecordFactory, redis: Redis
+) -> None:
     await _five_events(ledger, make_record)
     entry = await redis.lindex(KEYS.ledger(BUSINESS), 1)
     await redis.lrem(KEYS.ledger(BUSINESS), 1, entry)
@@ -56,7 +62,9 @@ async def test_deleted_entry_breaks(ledger: Ledger, make_record: RecordFactory, 
     assert report.broken.position == 1
 
 
-async def test_deleted_tail_breaks(ledger: Ledger, make_record: RecordFactory, redis: Redis) -> None:
+async def test_deleted_tail_breaks(
+    ledger: Ledger, make_record: RecordFactory, redis: Redis
+) -> None:
     await _five_events(ledger, make_record)
     await redis.rpop(KEYS.ledger(BUSINESS))
 
@@ -66,7 +74,9 @@ async def test_deleted_tail_breaks(ledger: Ledger, make_record: RecordFactory, r
     assert report.broken.position == 4
 
 
-async def test_edited_personal_field_breaks(ledger: Ledger, make_record: RecordFactory, redis: Redis) -> None:
+async def test_edited_personal_field_breaks(
+    ledger: Ledger, make_record: RecordFactory, redis: Redis
+) -> None:
     await _five_events(ledger, make_record)
     _, subject = ledger.subject_of(PHONE)
     key = KEYS.personal(BUSINESS, subject)
@@ -81,7 +91,9 @@ async def test_edited_personal_field_breaks(ledger: Ledger, make_record: RecordF
     assert "`ip`" in report.broken.reason
 
 
-async def test_rebuild_gives_same_state(ledger: Ledger, make_record: RecordFactory, redis: Redis) -> None:
+async def test_rebuild_gives_same_state(
+    ledger: Ledger, make_record: RecordFactory, redis: Redis
+) -> None:
     await _five_events(ledger, make_record)
     _, subject = ledger.subject_of(PHONE)
     before = await ledger.states_of_subject(BUSINESS, subject)
@@ -93,7 +105,9 @@ async def test_rebuild_gives_same_state(ledger: Ledger, make_record: RecordFacto
     assert await ledger.states_of_subject(BUSINESS, subject) == before
 
 
-async def test_erasure_keeps_chain_valid(ledger: Ledger, make_record: RecordFactory, redis: Redis) -> None:
+async def test_erasure_keeps_chain_valid(
+    ledger: Ledger, make_record: RecordFactory, redis: Redis
+) -> None:
     await _five_events(ledger, make_record)
 
     report = await erase_subject(ledger, PHONE, actor="admin:test")
@@ -102,7 +116,9 @@ async def test_erasure_keeps_chain_valid(ledger: Ledger, make_record: RecordFact
     assert (await verify_ledger(redis, PREFIX, BUSINESS)).ok
 
 
-async def test_erasure_leaves_no_phone(ledger: Ledger, make_record: RecordFactory, redis: Redis) -> None:
+async def test_erasure_leaves_no_phone(
+    ledger: Ledger, make_record: RecordFactory, redis: Redis
+) -> None:
     await _five_events(ledger, make_record)
     await erase_subject(ledger, PHONE, actor="admin:test")
 
@@ -112,7 +128,9 @@ async def test_erasure_leaves_no_phone(ledger: Ledger, make_record: RecordFactor
     assert b"203.0.113.7" in dump  # the other contact's IP is still there
 
 
-async def test_erasure_keeps_withdrawal(ledger: Ledger, make_record: RecordFactory, gate: Gate) -> None:
+async def test_erasure_keeps_withdrawal(
+    ledger: Ledger, make_record: RecordFactory, gate: Gate
+) -> None:
     """After erasure the person stays withdrawn, and an old consent cannot be imported back."""
     occurred_ms = ledger.clock.now_ms()
     await opt_in(ledger, make_record)
@@ -125,7 +143,9 @@ async def test_erasure_keeps_withdrawal(ledger: Ledger, make_record: RecordFacto
     from consent.errors import Suppressed
 
     with pytest.raises(Suppressed):
-        await ledger.append([make_record(method=Method.IMPORT, evidence="crm:123", occurred_ms=occurred_ms)])
+        await ledger.append(
+            [make_record(method=Method.IMPORT, evidence="crm:123", occurred_ms=occurred_ms)]
+        )
 
 
 async def test_erased_history_is_marked(ledger: Ledger, make_record: RecordFactory) -> None:

@@ -18,14 +18,37 @@ from tests.consent.conftest import TEXT_SHA256
 
 BUSINESS = "156305421874268"
 ROWS = [
-    {"phone": "+4915112345678", "purpose": "marketing", "occurred_at": "2025-03-01T10:00:00Z",
-     "evidence": "wamid.HBgL", "confirmed_at": "2025-03-01T10:05:00Z", "text_version_id": "legacy.v1",
-     "text_sha256": TEXT_SHA256, "capture_source": "old-shop"},
-    {"phone": "0176 12345678", "purpose": "marketing", "occurred_at": "2025-03-02T10:00:00Z",
-     "text_version_id": "legacy.v1", "text_sha256": TEXT_SHA256},
-    {"phone": "+4915212345678", "purpose": "marketing", "occurred_at": "2025-03-02T10:00:00Z",
-     "text_version_id": "legacy.v1", "text_sha256": TEXT_SHA256, "checkbox_default": "true"},
-    {"phone": "+4915312345678", "purpose": "marketing", "text_version_id": "legacy.v1", "text_sha256": TEXT_SHA256},
+    {
+        "phone": "+4915112345678",
+        "purpose": "marketing",
+        "occurred_at": "2025-03-01T10:00:00Z",
+        "evidence": "wamid.HBgL",
+        "confirmed_at": "2025-03-01T10:05:00Z",
+        "text_version_id": "legacy.v1",
+        "text_sha256": TEXT_SHA256,
+        "capture_source": "old-shop",
+    },
+    {
+        "phone": "0176 12345678",
+        "purpose": "marketing",
+        "occurred_at": "2025-03-02T10:00:00Z",
+        "text_version_id": "legacy.v1",
+        "text_sha256": TEXT_SHA256,
+    },
+    {
+        "phone": "+4915212345678",
+        "purpose": "marketing",
+        "occurred_at": "2025-03-02T10:00:00Z",
+        "text_version_id": "legacy.v1",
+        "text_sha256": TEXT_SHA256,
+        "checkbox_default": "true",
+    },
+    {
+        "phone": "+4915312345678",
+        "purpose": "marketing",
+        "text_version_id": "legacy.v1",
+        "text_sha256": TEXT_SHA256,
+    },
 ]
 
 
@@ -89,7 +112,9 @@ def test_verify_ok(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.parametrize("tamper", ["edit", "delete"], ids=["edited", "deleted"])
-def test_verify_finds_tampering(cli_env: Path, capsys: pytest.CaptureFixture[str], redis_url: str, tamper: str) -> None:
+def test_verify_finds_tampering(
+    cli_env: Path, capsys: pytest.CaptureFixture[str], redis_url: str, tamper: str
+) -> None:
     main(["consent", "import", str(cli_env)])
     client = sync_redis.Redis.from_url(redis_url)
     key = ConsentKeys("wag:").ledger(BUSINESS)
@@ -112,7 +137,11 @@ def test_export_salesforce(cli_env: Path, capsys: pytest.CaptureFixture[str]) ->
     main(["consent", "import", str(cli_env)])
     records = [orjson.loads(line) for line in _export(capsys, "salesforce").splitlines()]
 
-    confirmed = next(record for record in records if record["ContactPointTypeConsent"]["PrivacyConsentStatus"] == "OptIn")
+    confirmed = next(
+        record
+        for record in records
+        if record["ContactPointTypeConsent"]["PrivacyConsentStatus"] == "OptIn"
+    )
     consent = confirmed["ContactPointTypeConsent"]
     assert consent["CaptureDate"] == "2025-03-01T10:05:00.000Z"
     assert consent["DoubleConsentCaptureDate"] == "2025-03-01T10:05:00.000Z"

@@ -17,15 +17,23 @@ from tests.helpers import Gateway, envelope, text_value
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 PHONE = "+4915112345678"
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"Chromium is missing at {CHROMIUM}; "
-                       "install it with `apt-get install -y --no-install-recommends chromium`"),
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM),
+        reason=f"Chromium is missing at {CHROMIUM}; "
+        "install it with `apt-get install -y --no-install-recommends chromium`",
+    ),
 ]
 
 

@@ -32,9 +32,18 @@ async def _token(gateway: Gateway) -> str:
     return match.group(1)
 
 
-@pytest.mark.parametrize(("lang", "heading"), [("de", "WhatsApp-Nachrichten von"), ("en", "WhatsApp messages from"),
-                                               ("fr", "WhatsApp-Nachrichten von")], ids=["german", "english", "fallback"])
-async def test_form_language(settings: Settings, clock: ManualClock, lang: str, heading: str) -> None:
+@pytest.mark.parametrize(
+    ("lang", "heading"),
+    [
+        ("de", "WhatsApp-Nachrichten von"),
+        ("en", "WhatsApp messages from"),
+        ("fr", "WhatsApp-Nachrichten von"),
+    ],
+    ids=["german", "english", "fallback"],
+)
+async def test_form_language(
+    settings: Settings, clock: ManualClock, lang: str, heading: str
+) -> None:
     async with consent_gateway(settings, clock) as gateway:
         status, html = await _form(gateway, lang)
 
@@ -75,8 +84,12 @@ async def test_expired_token_rejected(settings: Settings, clock: ManualClock) ->
 
 async def test_honeypot_stores_nothing(settings: Settings, clock: ManualClock) -> None:
     async with consent_gateway(settings, clock) as gateway:
-        data = {"token": await _token(gateway), "phone": "+4915112345678", "purpose": "marketing",
-                "website": "http://spam.example"}
+        data = {
+            "token": await _token(gateway),
+            "phone": "+4915112345678",
+            "purpose": "marketing",
+            "website": "http://spam.example",
+        }
 
         status, html = await _submit(gateway, data)
 
@@ -87,15 +100,19 @@ async def test_honeypot_stores_nothing(settings: Settings, clock: ManualClock) -
 
 async def test_number_rate_limited(settings: Settings, clock: ManualClock) -> None:
     async with consent_gateway(settings, clock) as gateway:
-        statuses = [(await _submit(gateway, {"token": await _token(gateway), "phone": "+4915112345678"}))[0]
-                    for _ in range(6)]
+        statuses = [
+            (await _submit(gateway, {"token": await _token(gateway), "phone": "+4915112345678"}))[0]
+            for _ in range(6)
+        ]
 
         assert statuses == [200] * 5 + [429]
 
 
 async def test_unknown_form_404(settings: Settings, clock: ManualClock) -> None:
-    async with consent_gateway(settings, clock) as gateway, \
-            gateway.http.get(f"{gateway.base_url}/consent/nope") as response:
+    async with (
+        consent_gateway(settings, clock) as gateway,
+        gateway.http.get(f"{gateway.base_url}/consent/nope") as response,
+    ):
         assert response.status == 404
         assert "Formular nicht gefunden" in await response.text()
 

@@ -11,10 +11,20 @@ from consent.keys import ConsentKeys
 from consent.ledger import Ledger
 from consent.model import EventType, Method
 from consent.templates import TemplateCategories
-from tests.consent.conftest import BUSINESS, OTHER_PHONE, PHONE, PREFIX, SECRET, RecordFactory, opt_in
+from tests.consent.conftest import (
+    BUSINESS,
+    OTHER_PHONE,
+    PHONE,
+    PREFIX,
+    SECRET,
+    RecordFactory,
+    opt_in,
+)
 
 
-async def test_active_consent_allows(gate: Gate, ledger: Ledger, make_record: RecordFactory) -> None:
+async def test_active_consent_allows(
+    gate: Gate, ledger: Ledger, make_record: RecordFactory
+) -> None:
     event_id = await opt_in(ledger, make_record)
 
     decision = await gate.check(BUSINESS, PHONE, purpose="marketing")
@@ -48,7 +58,9 @@ async def test_denies_without_active(
     assert decision.reason == reason
 
 
-async def test_withdrawal_then_send_denied(gate: Gate, ledger: Ledger, make_record: RecordFactory) -> None:
+async def test_withdrawal_then_send_denied(
+    gate: Gate, ledger: Ledger, make_record: RecordFactory
+) -> None:
     """A withdrawal is effective on the very next decision."""
     await opt_in(ledger, make_record)
     assert (await gate.check(BUSINESS, PHONE, purpose="marketing")).allowed
@@ -58,7 +70,9 @@ async def test_withdrawal_then_send_denied(gate: Gate, ledger: Ledger, make_reco
     assert not (await gate.check(BUSINESS, PHONE, purpose="marketing")).allowed
 
 
-async def test_email_consent_not_whatsapp(gate: Gate, ledger: Ledger, make_record: RecordFactory) -> None:
+async def test_email_consent_not_whatsapp(
+    gate: Gate, ledger: Ledger, make_record: RecordFactory
+) -> None:
     """Consent given for e-mail never unlocks WhatsApp (consent is per channel)."""
     await opt_in(ledger, make_record, channel="email")
 
@@ -68,14 +82,18 @@ async def test_email_consent_not_whatsapp(gate: Gate, ledger: Ledger, make_recor
     assert decision.reason == "consent_none"
 
 
-async def test_other_purpose_not_enough(gate: Gate, ledger: Ledger, make_record: RecordFactory) -> None:
+async def test_other_purpose_not_enough(
+    gate: Gate, ledger: Ledger, make_record: RecordFactory
+) -> None:
     await opt_in(ledger, make_record, purpose="service_updates")
 
     assert not (await gate.check(BUSINESS, PHONE, purpose="marketing")).allowed
     assert (await gate.check(BUSINESS, PHONE, purpose="service_updates")).allowed
 
 
-async def test_other_business_not_enough(gate: Gate, ledger: Ledger, make_record: RecordFactory) -> None:
+async def test_other_business_not_enough(
+    gate: Gate, ledger: Ledger, make_record: RecordFactory
+) -> None:
     await opt_in(ledger, make_record)
 
     assert not (await gate.check("999999999", PHONE, purpose="marketing")).allowed
@@ -91,7 +109,9 @@ async def test_recategorised_template_regated(
     assert (await gate.check(BUSINESS, PHONE, template_name="order_update")).allowed
 
     await templates.set("order_update", "MARKETING")
-    decision = await gate.check(BUSINESS, PHONE, template_name="order_update", template_category="utility")
+    decision = await gate.check(
+        BUSINESS, PHONE, template_name="order_update", template_category="utility"
+    )
 
     assert not decision.allowed
     assert decision.purpose == "marketing"
@@ -135,13 +155,17 @@ async def test_redis_error_denies(redis_url: str, clock: object) -> None:
     await dead.aclose()
 
 
-async def test_decisions_are_chained(gate: Gate, ledger: Ledger, make_record: RecordFactory, redis: Redis) -> None:
+async def test_decisions_are_chained(
+    gate: Gate, ledger: Ledger, make_record: RecordFactory, redis: Redis
+) -> None:
     event_id = await opt_in(ledger, make_record)
     await gate.check(BUSINESS, PHONE, purpose="marketing")
     await gate.check(BUSINESS, OTHER_PHONE, purpose="marketing")
     keys = ConsentKeys(PREFIX)
 
-    report = await verify_chain(redis, keys.decisions(BUSINESS), keys.decisions_head(BUSINESS), BUSINESS)
+    report = await verify_chain(
+        redis, keys.decisions(BUSINESS), keys.decisions_head(BUSINESS), BUSINESS
+    )
     relied = await gate.log.relied_on(BUSINESS, event_id)
 
     assert report.ok
@@ -159,7 +183,9 @@ async def test_bulk_matches_single(gate: Gate, ledger: Ledger, make_record: Reco
     assert decisions[2].reason == "invalid_phone"
 
 
-async def test_two_gates_share_chain(redis: Redis, ledger: Ledger, make_record: RecordFactory) -> None:
+async def test_two_gates_share_chain(
+    redis: Redis, ledger: Ledger, make_record: RecordFactory
+) -> None:
     """Two processes appending decisions keep one unbroken chain."""
     from common.clock import ManualClock
 
@@ -170,7 +196,9 @@ async def test_two_gates_share_chain(redis: Redis, ledger: Ledger, make_record: 
         await second.check(BUSINESS, PHONE, purpose="marketing")
     keys = ConsentKeys(PREFIX)
 
-    report = await verify_chain(redis, keys.decisions(BUSINESS), keys.decisions_head(BUSINESS), BUSINESS)
+    report = await verify_chain(
+        redis, keys.decisions(BUSINESS), keys.decisions_head(BUSINESS), BUSINESS
+    )
 
     assert report.ok
     assert report.entries == 6

@@ -24,14 +24,21 @@ async def _state(gateway: Gateway, purpose: str = "marketing") -> State:
 async def _pending(gateway: Gateway) -> Any:
     services = gateway.app[CONSENT]
     return await services.optins.record_submission(
-        business=BUSINESS, business_display_number=DISPLAY, business_name=BUSINESS_NAME, phone=PHONE,
-        shown=await services.texts.current_for("de"), ticked={"marketing", "service_updates"}, language="de",
+        business=BUSINESS,
+        business_display_number=DISPLAY,
+        business_name=BUSINESS_NAME,
+        phone=PHONE,
+        shown=await services.texts.current_for("de"),
+        ticked={"marketing", "service_updates"},
+        language="de",
     )
 
 
 async def _send_text(gateway: Gateway, wamid: str, body: str, wa_id: str = WA_ID) -> None:
     timestamp_s = gateway.clock.now_ms() // 1000
-    response = await gateway.post_webhook(envelope(text_value(wamid, body, wa_id=wa_id, timestamp_s=timestamp_s)))
+    response = await gateway.post_webhook(
+        envelope(text_value(wamid, body, wa_id=wa_id, timestamp_s=timestamp_s))
+    )
     assert response.status == 200
     await gateway.drain()
 
@@ -61,7 +68,11 @@ async def test_confirmation_reply_once(settings: Settings, clock: ManualClock) -
         outcome = await _pending(gateway)
         await _send_text(gateway, "wamid.code3", outcome.prefill)
         await gateway.app[CONSENT].optins.confirm(
-            business=BUSINESS, wa_id=WA_ID, user_id=None, text=outcome.prefill, wamid="wamid.code3",
+            business=BUSINESS,
+            wa_id=WA_ID,
+            user_id=None,
+            text=outcome.prefill,
+            wamid="wamid.code3",
             timestamp_ms=clock.now_ms(),
         )
 
@@ -78,7 +89,9 @@ async def test_stop_withdraws(settings: Settings, clock: ManualClock) -> None:
 
         assert await _state(gateway) is State.WITHDRAWN
         assert await _state(gateway, "service_updates") is State.WITHDRAWN
-        assert not (await gateway.app[CONSENT].gate.check(BUSINESS, PHONE, purpose="marketing")).allowed
+        assert not (
+            await gateway.app[CONSENT].gate.check(BUSINESS, PHONE, purpose="marketing")
+        ).allowed
 
 
 async def test_storno_sentence_keeps(settings: Settings, clock: ManualClock) -> None:
@@ -99,9 +112,15 @@ async def test_user_preferences_stop(settings: Settings, clock: ManualClock) -> 
             "messaging_product": "whatsapp",
             "metadata": {"display_phone_number": "4930123456789", "phone_number_id": BUSINESS},
             "contacts": [{"wa_id": WA_ID}],
-            "user_preferences": [{"wa_id": WA_ID, "detail": "User requested to stop marketing messages",
-                                  "category": "marketing_messages", "value": "stop",
-                                  "timestamp": clock.now_ms() // 1000}],
+            "user_preferences": [
+                {
+                    "wa_id": WA_ID,
+                    "detail": "User requested to stop marketing messages",
+                    "category": "marketing_messages",
+                    "value": "stop",
+                    "timestamp": clock.now_ms() // 1000,
+                }
+            ],
         }
 
         response = await gateway.post_webhook(envelope(value, field="user_preferences"))
@@ -116,9 +135,18 @@ async def test_status_131050_withdraws(settings: Settings, clock: ManualClock) -
     async with consent_gateway(settings, clock) as gateway:
         outcome = await _pending(gateway)
         await _send_text(gateway, "wamid.c", outcome.prefill)
-        failed = status_value("wamid.out1", "failed", clock.now_ms() // 1000, errors=[
-            {"code": 131050, "title": "Unable to deliver the message. This recipient has chosen to stop "
-             "receiving marketing messages on WhatsApp from your business."}])
+        failed = status_value(
+            "wamid.out1",
+            "failed",
+            clock.now_ms() // 1000,
+            errors=[
+                {
+                    "code": 131050,
+                    "title": "Unable to deliver the message. This recipient has chosen to stop "
+                    "receiving marketing messages on WhatsApp from your business.",
+                }
+            ],
+        )
 
         await gateway.post_webhook(envelope(failed))
         await gateway.drain()

@@ -17,7 +17,9 @@ async def test_given_is_pending(ledger: Ledger, make_record: RecordFactory) -> N
     [event] = await ledger.append([make_record()])
 
     assert event.state.state is State.PENDING_CONFIRMATION
-    assert (await ledger.states(BUSINESS, PHONE))["whatsapp:marketing"].state is State.PENDING_CONFIRMATION
+    assert (await ledger.states(BUSINESS, PHONE))[
+        "whatsapp:marketing"
+    ].state is State.PENDING_CONFIRMATION
 
 
 async def test_confirmed_is_active(ledger: Ledger, make_record: RecordFactory) -> None:
@@ -41,11 +43,24 @@ async def test_confirmed_is_active(ledger: Ledger, make_record: RecordFactory) -
         ("channel", "pigeon", "channel `pigeon` is unknown"),
         ("checkbox_default", None, "checkbox_default is missing"),
     ],
-    ids=["no-occurred-time", "pre-ticked", "no-text-hash", "bad-text-hash", "no-method", "unknown-purpose",
-         "unknown-channel", "no-checkbox-default"],
+    ids=[
+        "no-occurred-time",
+        "pre-ticked",
+        "no-text-hash",
+        "bad-text-hash",
+        "no-method",
+        "unknown-purpose",
+        "unknown-channel",
+        "no-checkbox-default",
+    ],
 )
 async def test_record_rejected(
-    ledger: Ledger, make_record: RecordFactory, redis: Redis, field: str, value: object, message: str
+    ledger: Ledger,
+    make_record: RecordFactory,
+    redis: Redis,
+    field: str,
+    value: object,
+    message: str,
 ) -> None:
     """A record that cannot serve as evidence is rejected, names the field and writes nothing."""
     with pytest.raises(InvalidRecord, match=message) as caught:
@@ -69,17 +84,23 @@ async def test_confirm_needs_pending(ledger: Ledger, make_record: RecordFactory)
         await ledger.append([make_record(EventType.CONFIRMED)])
 
 
-async def test_older_given_loses(ledger: Ledger, make_record: RecordFactory, clock: ManualClock) -> None:
+async def test_older_given_loses(
+    ledger: Ledger, make_record: RecordFactory, clock: ManualClock
+) -> None:
     """An imported opt-in that predates the withdrawal does not undo it."""
     before_ms = clock.now_ms()
     clock.advance(60_000)
     await ledger.append([make_record(EventType.WITHDRAWN, method=Method.KEYWORD)])
 
     with pytest.raises(InvalidTransition, match="a newer refusal or withdrawal wins"):
-        await ledger.append([make_record(EventType.GIVEN, method=Method.CHECKOUT, occurred_ms=before_ms)])
+        await ledger.append(
+            [make_record(EventType.GIVEN, method=Method.CHECKOUT, occurred_ms=before_ms)]
+        )
 
 
-async def test_idempotency_key_writes_once(ledger: Ledger, make_record: RecordFactory, redis: Redis) -> None:
+async def test_idempotency_key_writes_once(
+    ledger: Ledger, make_record: RecordFactory, redis: Redis
+) -> None:
     """A redelivered webhook returns the first events and appends nothing."""
     record = make_record(EventType.WITHDRAWN, method=Method.KEYWORD, evidence="wamid.stop")
     first = await ledger.append([record], idempotency_key="stop:wamid.stop")

@@ -29,8 +29,14 @@ async def texts(redis: Redis, clock: ManualClock) -> TextStore:
 
 async def _submit(optins: OptIns, texts: TextStore, ticked: set[str]) -> object:
     return await optins.record_submission(
-        business=BUSINESS, business_display_number=DISPLAY, business_name="Beispiel GmbH", phone=PHONE,
-        shown=await texts.current_for("de"), ticked=ticked, language="de", ip="203.0.113.7",
+        business=BUSINESS,
+        business_display_number=DISPLAY,
+        business_name="Beispiel GmbH",
+        phone=PHONE,
+        shown=await texts.current_for("de"),
+        ticked=ticked,
+        language="de",
+        ip="203.0.113.7",
         user_agent="test",
     )
 
@@ -41,8 +47,14 @@ async def _state(ledger: Ledger, purpose: str = "marketing") -> State:
 
 @pytest.mark.parametrize(
     ("text", "code"),
-    [("Ich möchte WhatsApp-Nachrichten erhalten. Code: ABCD-EF23", "ABCD-EF23"), ("abcd-ef23", "ABCD-EF23"), ("ABCDEF23", "ABCD-EF23"),
-     ("no code here", None), ("XABCD-EF23", None), ("WHATSAPP", None)],
+    [
+        ("Ich möchte WhatsApp-Nachrichten erhalten. Code: ABCD-EF23", "ABCD-EF23"),
+        ("abcd-ef23", "ABCD-EF23"),
+        ("ABCDEF23", "ABCD-EF23"),
+        ("no code here", None),
+        ("XABCD-EF23", None),
+        ("WHATSAPP", None),
+    ],
     ids=["prefilled", "lowercase", "no-hyphen", "none", "embedded", "word-without-digit"],
 )
 def test_find_code(text: str, code: str | None) -> None:
@@ -67,8 +79,14 @@ async def test_tick_stores_pending(optins: OptIns, texts: TextStore, ledger: Led
 async def test_code_from_same_number(optins: OptIns, texts: TextStore, ledger: Ledger) -> None:
     outcome = await _submit(optins, texts, {"marketing"})
 
-    result = await optins.confirm(business=BUSINESS, wa_id=PHONE.lstrip("+"), user_id=None,
-                                  text=outcome.prefill, wamid="wamid.c1", timestamp_ms=ledger.clock.now_ms())  # type: ignore[attr-defined]
+    result = await optins.confirm(
+        business=BUSINESS,
+        wa_id=PHONE.lstrip("+"),
+        user_id=None,
+        text=outcome.prefill,
+        wamid="wamid.c1",
+        timestamp_ms=ledger.clock.now_ms(),
+    )  # type: ignore[attr-defined]
 
     assert result is not None
     assert result.status == "confirmed"
@@ -79,27 +97,43 @@ async def test_code_from_same_number(optins: OptIns, texts: TextStore, ledger: L
 async def test_code_from_other_number(optins: OptIns, texts: TextStore, ledger: Ledger) -> None:
     outcome = await _submit(optins, texts, {"marketing"})
 
-    result = await optins.confirm(business=BUSINESS, wa_id=OTHER_PHONE.lstrip("+"), user_id=None,
-                                  text=outcome.prefill, wamid="wamid.c2", timestamp_ms=ledger.clock.now_ms())  # type: ignore[attr-defined]
+    result = await optins.confirm(
+        business=BUSINESS,
+        wa_id=OTHER_PHONE.lstrip("+"),
+        user_id=None,
+        text=outcome.prefill,
+        wamid="wamid.c2",
+        timestamp_ms=ledger.clock.now_ms(),
+    )  # type: ignore[attr-defined]
 
     assert result is not None
     assert result.status == "wrong_number"
     assert await _state(ledger) is State.PENDING_CONFIRMATION
 
 
-async def test_late_code_expires(optins: OptIns, texts: TextStore, ledger: Ledger, clock: ManualClock) -> None:
+async def test_late_code_expires(
+    optins: OptIns, texts: TextStore, ledger: Ledger, clock: ManualClock
+) -> None:
     outcome = await _submit(optins, texts, {"marketing"})
     clock.advance(25 * 3600 * 1000)
 
-    result = await optins.confirm(business=BUSINESS, wa_id=PHONE.lstrip("+"), user_id=None,
-                                  text=outcome.prefill, wamid="wamid.c3", timestamp_ms=clock.now_ms())  # type: ignore[attr-defined]
+    result = await optins.confirm(
+        business=BUSINESS,
+        wa_id=PHONE.lstrip("+"),
+        user_id=None,
+        text=outcome.prefill,
+        wamid="wamid.c3",
+        timestamp_ms=clock.now_ms(),
+    )  # type: ignore[attr-defined]
 
     assert result is not None
     assert result.status == "expired"
     assert await _state(ledger) is State.EXPIRED
 
 
-async def test_sweep_expires_pending(optins: OptIns, texts: TextStore, ledger: Ledger, clock: ManualClock) -> None:
+async def test_sweep_expires_pending(
+    optins: OptIns, texts: TextStore, ledger: Ledger, clock: ManualClock
+) -> None:
     await _submit(optins, texts, {"marketing"})
     clock.advance(24 * 3600 * 1000 + 1)
 
@@ -109,8 +143,14 @@ async def test_sweep_expires_pending(optins: OptIns, texts: TextStore, ledger: L
 
 async def test_redelivered_code_once(optins: OptIns, texts: TextStore, ledger: Ledger) -> None:
     outcome = await _submit(optins, texts, {"marketing"})
-    kwargs = {"business": BUSINESS, "wa_id": PHONE.lstrip("+"), "user_id": None, "text": outcome.prefill,  # type: ignore[attr-defined]
-              "wamid": "wamid.c4", "timestamp_ms": ledger.clock.now_ms()}
+    kwargs = {
+        "business": BUSINESS,
+        "wa_id": PHONE.lstrip("+"),
+        "user_id": None,
+        "text": outcome.prefill,  # type: ignore[attr-defined]
+        "wamid": "wamid.c4",
+        "timestamp_ms": ledger.clock.now_ms(),
+    }
 
     first = await optins.confirm(**kwargs)  # type: ignore[arg-type]
     second = await optins.confirm(**kwargs)  # type: ignore[arg-type]

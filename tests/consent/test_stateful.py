@@ -7,7 +7,13 @@ from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 from redis.asyncio import Redis
 
 from common.clock import ManualClock
@@ -23,7 +29,14 @@ from tests.consent.conftest import BUSINESS, PREFIX, SECRET, TEXT_SHA256
 PHONES = ("+4915112345678", "+4917612345678")
 PURPOSES = ("marketing", "service_updates")
 CATEGORY_PURPOSE = {"marketing": "marketing", "utility": "service_updates"}
-MESSAGES = ("STOP", "Stopp!", "abmelden 🛑", "bitte stornieren Sie meine Bestellung", "Hallo", "UNSUBSCRIBE")
+MESSAGES = (
+    "STOP",
+    "Stopp!",
+    "abmelden 🛑",
+    "bitte stornieren Sie meine Bestellung",
+    "Hallo",
+    "UNSUBSCRIBE",
+)
 HOUR_MS = 3600 * 1000
 
 
@@ -41,7 +54,9 @@ class ConsentMachine(RuleBasedStateMachine):
         # The model: which (phone, purpose) pairs are active, and the given event each pending pair waits on.
         self.active: set[tuple[str, str]] = set()
         self.pending: dict[tuple[str, str], str] = {}
-        self.codes: list[tuple[str, str, int, dict[str, str]]] = []  # owner, prefill, deadline, purpose -> given id
+        self.codes: list[
+            tuple[str, str, int, dict[str, str]]
+        ] = []  # owner, prefill, deadline, purpose -> given id
         self.wamids = 0
 
     def run(self, coroutine: Any) -> Any:
@@ -56,16 +71,26 @@ class ConsentMachine(RuleBasedStateMachine):
         self.run(self.redis.flushdb())
         texts = TextStore(self.redis, PREFIX, self.clock)
         self.run(texts.load(default_texts(), business_name="Beispiel GmbH"))
-        self.shown = {purpose: version for purpose, version in self.run(texts.current_for("de")).items()
-                      if purpose in PURPOSES}
+        self.shown = {
+            purpose: version
+            for purpose, version in self.run(texts.current_for("de")).items()
+            if purpose in PURPOSES
+        }
         self.run(self.templates.set("t1", "utility"))
 
     @rule(phone=st.sampled_from(PHONES), ticked=st.sets(st.sampled_from(PURPOSES)))
     def submit_form(self, phone: str, ticked: set[str]) -> None:
-        outcome = self.run(self.optins.record_submission(
-            business=BUSINESS, business_display_number="+4930123456789", business_name="Beispiel GmbH",
-            phone=phone, shown=self.shown, ticked=ticked, language="de",
-        ))
+        outcome = self.run(
+            self.optins.record_submission(
+                business=BUSINESS,
+                business_display_number="+4930123456789",
+                business_name="Beispiel GmbH",
+                phone=phone,
+                shown=self.shown,
+                ticked=ticked,
+                language="de",
+            )
+        )
         for purpose in PURPOSES:
             self.active.discard((phone, purpose))
             self.pending.pop((phone, purpose), None)
@@ -82,8 +107,16 @@ class ConsentMachine(RuleBasedStateMachine):
         owner, prefill, deadline, given = data.draw(st.sampled_from(self.codes))
         sender = owner if from_owner else next(phone for phone in PHONES if phone != owner)
         now_ms = self.clock.now_ms()
-        self.run(self.optins.confirm(business=BUSINESS, wa_id=sender.lstrip("+"), user_id=None, text=prefill,
-                                     wamid=self.next_wamid(), timestamp_ms=now_ms))
+        self.run(
+            self.optins.confirm(
+                business=BUSINESS,
+                wa_id=sender.lstrip("+"),
+                user_id=None,
+                text=prefill,
+                wamid=self.next_wamid(),
+                timestamp_ms=now_ms,
+            )
+        )
         if sender != owner:
             return
         for purpose, event_id in given.items():
@@ -94,10 +127,15 @@ class ConsentMachine(RuleBasedStateMachine):
 
     @rule(phone=st.sampled_from(PHONES), text=st.sampled_from(MESSAGES))
     def customer_message(self, phone: str, text: str) -> None:
-        events = self.run(self.withdrawals.on_keyword(
-            business=BUSINESS, contact=Contact(phone.lstrip("+")), text=text, wamid=self.next_wamid(),
-            timestamp_ms=self.clock.now_ms(),
-        ))
+        events = self.run(
+            self.withdrawals.on_keyword(
+                business=BUSINESS,
+                contact=Contact(phone.lstrip("+")),
+                text=text,
+                wamid=self.next_wamid(),
+                timestamp_ms=self.clock.now_ms(),
+            )
+        )
         if events is not None:
             for purpose in PURPOSES:
                 self.active.discard((phone, purpose))
@@ -105,21 +143,39 @@ class ConsentMachine(RuleBasedStateMachine):
 
     @rule(phone=st.sampled_from(PHONES), action=st.sampled_from(("stop", "resume")))
     def meta_preference(self, phone: str, action: str) -> None:
-        value = {"user_preferences": [{"wa_id": phone.lstrip("+"), "category": "marketing_messages",
-                                       "value": action, "timestamp": self.clock.now_ms() // 1000}]}
-        self.run(self.withdrawals.on_user_preferences(
-            business=BUSINESS, value=value, event_id=self.next_wamid(), received_ms=self.clock.now_ms()
-        ))
+        value = {
+            "user_preferences": [
+                {
+                    "wa_id": phone.lstrip("+"),
+                    "category": "marketing_messages",
+                    "value": action,
+                    "timestamp": self.clock.now_ms() // 1000,
+                }
+            ]
+        }
+        self.run(
+            self.withdrawals.on_user_preferences(
+                business=BUSINESS,
+                value=value,
+                event_id=self.next_wamid(),
+                received_ms=self.clock.now_ms(),
+            )
+        )
         if action == "stop":
             self.active.discard((phone, "marketing"))
             self.pending.pop((phone, "marketing"), None)
 
     @rule(phone=st.sampled_from(PHONES))
     def send_failed_131050(self, phone: str) -> None:
-        self.run(self.withdrawals.on_send_failed(
-            business=BUSINESS, contact=Contact(phone.lstrip("+")), wamid=self.next_wamid(), error_code=131050,
-            timestamp_ms=self.clock.now_ms(),
-        ))
+        self.run(
+            self.withdrawals.on_send_failed(
+                business=BUSINESS,
+                contact=Contact(phone.lstrip("+")),
+                wamid=self.next_wamid(),
+                error_code=131050,
+                timestamp_ms=self.clock.now_ms(),
+            )
+        )
         self.active.discard((phone, "marketing"))
         self.pending.pop((phone, "marketing"), None)
 
@@ -127,11 +183,25 @@ class ConsentMachine(RuleBasedStateMachine):
     def email_consent(self, phone: str, purpose: str) -> None:
         """Consent on another channel must change nothing for WhatsApp."""
         for event_type, evidence in ((EventType.GIVEN, None), (EventType.CONFIRMED, "mail-click")):
-            self.run(self.ledger.append([ConsentRecord(
-                business_number=BUSINESS, phone=phone, channel="email", purpose=purpose, type=event_type,
-                method=Method.WEB_FORM, occurred_ms=self.clock.now_ms(), text_version_id="email.v1",
-                text_sha256=TEXT_SHA256, checkbox_default=False, evidence=evidence,
-            )]))
+            self.run(
+                self.ledger.append(
+                    [
+                        ConsentRecord(
+                            business_number=BUSINESS,
+                            phone=phone,
+                            channel="email",
+                            purpose=purpose,
+                            type=event_type,
+                            method=Method.WEB_FORM,
+                            occurred_ms=self.clock.now_ms(),
+                            text_version_id="email.v1",
+                            text_sha256=TEXT_SHA256,
+                            checkbox_default=False,
+                            evidence=evidence,
+                        )
+                    ]
+                )
+            )
 
     @rule(category=st.sampled_from(("marketing", "utility")))
     def recategorise(self, category: str) -> None:
@@ -148,11 +218,21 @@ class ConsentMachine(RuleBasedStateMachine):
             return
         category = str(self.run(self.templates.get("t1")))
         for phone in PHONES:
-            checks = [(purpose, self.run(self.gate.check(BUSINESS, phone, purpose=purpose))) for purpose in PURPOSES]
-            checks.append((CATEGORY_PURPOSE[category], self.run(self.gate.check(BUSINESS, phone, template_name="t1"))))
+            checks = [
+                (purpose, self.run(self.gate.check(BUSINESS, phone, purpose=purpose)))
+                for purpose in PURPOSES
+            ]
+            checks.append(
+                (
+                    CATEGORY_PURPOSE[category],
+                    self.run(self.gate.check(BUSINESS, phone, template_name="t1")),
+                )
+            )
             for purpose, decision in checks:
                 if decision.allowed:
-                    assert (phone, purpose) in self.active, f"send allowed without active consent: {decision}"
+                    assert (phone, purpose) in self.active, (
+                        f"send allowed without active consent: {decision}"
+                    )
                     self._assert_last_event_confirms(phone, purpose, decision.consent_event_id)
                 else:
                     assert (phone, purpose) not in self.active, f"active consent denied: {decision}"
@@ -160,8 +240,13 @@ class ConsentMachine(RuleBasedStateMachine):
     def _assert_last_event_confirms(self, phone: str, purpose: str, event_id: str | None) -> None:
         _, subject = self.ledger.subject_of(phone)
         history = self.run(self.ledger.history(BUSINESS, subject))
-        relevant = [event for event in history
-                    if event["channel"] == "whatsapp" and event["purpose"] == purpose and event["type"] != "resumed"]
+        relevant = [
+            event
+            for event in history
+            if event["channel"] == "whatsapp"
+            and event["purpose"] == purpose
+            and event["type"] != "resumed"
+        ]
         assert relevant[-1]["type"] == "confirmed"
         assert relevant[-1]["evidence"]
         assert relevant[-1]["event_id"] == event_id
@@ -178,6 +263,10 @@ class ConsentMachine(RuleBasedStateMachine):
 def test_no_send_without_consent(redis_url: str) -> None:
     run_state_machine_as_test(
         lambda: ConsentMachine(redis_url),
-        settings=settings(max_examples=50, stateful_step_count=30, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow]),
+        settings=settings(
+            max_examples=50,
+            stateful_step_count=30,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
     )

@@ -16,10 +16,36 @@ WA_ID = PHONE.lstrip("+")
 
 @pytest.mark.parametrize(
     "text",
-    ["STOP", "Stopp!", " stop ", "STOP 🛑", "Abmelden.", "ABBESTELLEN", "austragen", "Widerruf!!",
-     "unsubscribe", "Cancel", "OPTOUT", "Opt-Out", "🙅‍♀️ stopp"],
-    ids=["upper", "stopp-bang", "padded", "emoji", "abmelden-dot", "abbestellen", "austragen", "widerruf",
-         "unsubscribe", "cancel", "optout", "opt-out-hyphen", "leading-emoji"],
+    [
+        "STOP",
+        "Stopp!",
+        " stop ",
+        "STOP 🛑",
+        "Abmelden.",
+        "ABBESTELLEN",
+        "austragen",
+        "Widerruf!!",
+        "unsubscribe",
+        "Cancel",
+        "OPTOUT",
+        "Opt-Out",
+        "🙅‍♀️ stopp",
+    ],
+    ids=[
+        "upper",
+        "stopp-bang",
+        "padded",
+        "emoji",
+        "abmelden-dot",
+        "abbestellen",
+        "austragen",
+        "widerruf",
+        "unsubscribe",
+        "cancel",
+        "optout",
+        "opt-out-hyphen",
+        "leading-emoji",
+    ],
 )
 def test_keyword_matches(text: str) -> None:
     assert StopKeywords().matches(text)
@@ -27,8 +53,15 @@ def test_keyword_matches(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["bitte stornieren Sie meine Bestellung", "Stop sending me this", "stop stop", "Stoppuhr", "", None,
-     "Wann ist der Widerruf möglich?"],
+    [
+        "bitte stornieren Sie meine Bestellung",
+        "Stop sending me this",
+        "stop stop",
+        "Stoppuhr",
+        "",
+        None,
+        "Wann ist der Widerruf möglich?",
+    ],
     ids=["storno-sentence", "stop-sentence", "repeated", "compound", "empty", "none", "question"],
 )
 def test_keyword_ignores(text: str | None) -> None:
@@ -46,7 +79,11 @@ async def test_stop_withdraws_all(ledger: Ledger, make_record: RecordFactory) ->
     withdrawals = Withdrawals(ledger)
 
     events = await withdrawals.on_keyword(
-        business=BUSINESS, contact=Contact(WA_ID), text="Stopp!", wamid="wamid.stop1", timestamp_ms=ledger.clock.now_ms()
+        business=BUSINESS,
+        contact=Contact(WA_ID),
+        text="Stopp!",
+        wamid="wamid.stop1",
+        timestamp_ms=ledger.clock.now_ms(),
     )
 
     assert events is not None
@@ -61,18 +98,27 @@ async def test_sentence_withdraws_nothing(ledger: Ledger, make_record: RecordFac
     await opt_in(ledger, make_record)
 
     events = await Withdrawals(ledger).on_keyword(
-        business=BUSINESS, contact=Contact(WA_ID), text="bitte stornieren Sie meine Bestellung",
-        wamid="wamid.x", timestamp_ms=ledger.clock.now_ms(),
+        business=BUSINESS,
+        contact=Contact(WA_ID),
+        text="bitte stornieren Sie meine Bestellung",
+        wamid="wamid.x",
+        timestamp_ms=ledger.clock.now_ms(),
     )
 
     assert events is None
     assert (await _states(ledger))["whatsapp:marketing"] is State.ACTIVE
 
 
-async def test_stop_then_send_denied(ledger: Ledger, make_record: RecordFactory, gate: Gate) -> None:
+async def test_stop_then_send_denied(
+    ledger: Ledger, make_record: RecordFactory, gate: Gate
+) -> None:
     await opt_in(ledger, make_record, purpose="service_updates")
     await Withdrawals(ledger).on_keyword(
-        business=BUSINESS, contact=Contact(WA_ID), text="STOP", wamid="wamid.s", timestamp_ms=ledger.clock.now_ms()
+        business=BUSINESS,
+        contact=Contact(WA_ID),
+        text="STOP",
+        wamid="wamid.s",
+        timestamp_ms=ledger.clock.now_ms(),
     )
 
     decision = await gate.check(BUSINESS, PHONE, template_category="utility")
@@ -85,10 +131,20 @@ async def test_preferences_stop_marketing(ledger: Ledger, make_record: RecordFac
     """Meta's `user_preferences` stop withdraws marketing only."""
     await opt_in(ledger, make_record)
     await opt_in(ledger, make_record, purpose="service_updates")
-    value = {"user_preferences": [{"wa_id": WA_ID, "category": "marketing_messages", "value": "stop",
-                                   "timestamp": ledger.clock.now_ms() // 1000}]}
+    value = {
+        "user_preferences": [
+            {
+                "wa_id": WA_ID,
+                "category": "marketing_messages",
+                "value": "stop",
+                "timestamp": ledger.clock.now_ms() // 1000,
+            }
+        ]
+    }
 
-    await Withdrawals(ledger).on_user_preferences(business=BUSINESS, value=value, event_id="ev1", received_ms=1)
+    await Withdrawals(ledger).on_user_preferences(
+        business=BUSINESS, value=value, event_id="ev1", received_ms=1
+    )
 
     states = await _states(ledger)
     assert states["whatsapp:marketing"] is State.WITHDRAWN
@@ -101,9 +157,19 @@ async def test_preferences_resume_no_consent(ledger: Ledger, make_record: Record
     withdrawals = Withdrawals(ledger)
     now_s = ledger.clock.now_ms() // 1000
     for event_id, action in (("ev1", "stop"), ("ev2", "resume")):
-        value = {"user_preferences": [{"wa_id": WA_ID, "category": "marketing_messages", "value": action,
-                                       "timestamp": now_s}]}
-        await withdrawals.on_user_preferences(business=BUSINESS, value=value, event_id=event_id, received_ms=1)
+        value = {
+            "user_preferences": [
+                {
+                    "wa_id": WA_ID,
+                    "category": "marketing_messages",
+                    "value": action,
+                    "timestamp": now_s,
+                }
+            ]
+        }
+        await withdrawals.on_user_preferences(
+            business=BUSINESS, value=value, event_id=event_id, received_ms=1
+        )
 
     _, subject = ledger.subject_of(PHONE)
     history = await ledger.history(BUSINESS, subject)
@@ -115,7 +181,10 @@ async def test_131050_withdraws_marketing(ledger: Ledger, make_record: RecordFac
     await opt_in(ledger, make_record)
 
     await Withdrawals(ledger).on_send_failed(
-        business=BUSINESS, contact=Contact(WA_ID), wamid="wamid.out", error_code=131050,
+        business=BUSINESS,
+        contact=Contact(WA_ID),
+        wamid="wamid.out",
+        error_code=131050,
         timestamp_ms=ledger.clock.now_ms(),
     )
 
@@ -126,7 +195,10 @@ async def test_other_failure_keeps_consent(ledger: Ledger, make_record: RecordFa
     await opt_in(ledger, make_record)
 
     await Withdrawals(ledger).on_send_failed(
-        business=BUSINESS, contact=Contact(WA_ID), wamid="wamid.out", error_code=131049,
+        business=BUSINESS,
+        contact=Contact(WA_ID),
+        wamid="wamid.out",
+        error_code=131049,
         timestamp_ms=ledger.clock.now_ms(),
     )
 
@@ -135,11 +207,17 @@ async def test_other_failure_keeps_consent(ledger: Ledger, make_record: RecordFa
 
 @pytest.mark.parametrize(
     ("message_type", "payload", "expected"),
-    [("button", "STOP_PROMOTIONS", True), ("button", "opt_out", True), ("button", "callback_data", False),
-     ("text", "STOP", False)],
+    [
+        ("button", "STOP_PROMOTIONS", True),
+        ("button", "opt_out", True),
+        ("button", "callback_data", False),
+        ("text", "STOP", False),
+    ],
     ids=["stop-promotions", "lowercase", "other-payload", "text-type"],
 )
-def test_optout_button_payloads(ledger: Ledger, message_type: str, payload: str, expected: bool) -> None:
+def test_optout_button_payloads(
+    ledger: Ledger, message_type: str, payload: str, expected: bool
+) -> None:
     assert Withdrawals(ledger).is_optout_button(message_type, payload) is expected
 
 
@@ -148,7 +226,10 @@ async def test_username_user_withdraws(ledger: Ledger, make_record: RecordFactor
     await opt_in(ledger, make_record, user_id="DE.37168418373200691946")
 
     await Withdrawals(ledger).on_keyword(
-        business=BUSINESS, contact=Contact(None, "DE.37168418373200691946"), text="STOP", wamid="wamid.u",
+        business=BUSINESS,
+        contact=Contact(None, "DE.37168418373200691946"),
+        text="STOP",
+        wamid="wamid.u",
         timestamp_ms=ledger.clock.now_ms(),
     )
 

@@ -18,7 +18,7 @@ from routing.engine import WHATSAPP_WINDOW_MS, InteractionSpec, Router
 from routing.errors import RoutingError
 from routing.keys import RoutingKeys
 from routing.model import Channel
-from routing.queues import QueueDirectory
+from routing.queues import QueueDirectory, choose_queue, parse_queues
 from sessions.keys import SessionKeys
 from sessions.windows import WINDOW_FIELDS, compute_window
 
@@ -88,9 +88,13 @@ class Intake:
         `sessions.windows` computes from the conversation, else `timestamp_ms` plus 24 hours;
         without any of them the chat has no known window.
         """
-        queue = await self._queue_for(phone_number_id, language, referral_source)
-        stored = await self._redis.hmget(
-            self._sessions.conversation(conversation_id), ["customer_id", *WINDOW_FIELDS]
+        # One round trip for both reads: this runs once per inbound message.
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self._keys.queues)
+            pipe.hmget(self._sessions.conversation(conversation_id), ["customer_id", *WINDOW_FIELDS])
+            raw_queues, stored = await pipe.execute()
+        queue = await self._queue_for(
+            parse_queues(raw_queues), phone_number_id, language, referral_source
         )
         if window_expires_at_ms is None:
             fields = dict(zip(WINDOW_FIELDS, stored[1:], strict=True))
@@ -125,11 +129,16 @@ class Intake:
         return InteractionView(state=state or "new", queue=queue, agent_id=agent_id)
 
     async def _queue_for(
-        self, phone_number_id: str, language: str | None, referral_source: str | None
+        self,
+        queues: list[QueueConfig],
+        phone_number_id: str,
+        language: str | None,
+        referral_source: str | None,
     ) -> QueueConfig:
         sources = {referral_source} if referral_source else set()
         try:
-            return await QueueDirectory(self.router).choose(
+            return choose_queue(
+                queues,
                 channel=Channel.WHATSAPP.value,
                 business_number=phone_number_id,
                 language=language,

@@ -40,9 +40,7 @@ class QueueDirectory:
 
     async def all(self) -> list[QueueConfig]:
         """Return every queue in match order: ascending `order`, then name."""
-        raw = await self._redis.hgetall(self._keys.queues)
-        queues = [_parse(value) for value in raw.values()]
-        return sorted(queues, key=lambda queue: (queue.order, queue.name))
+        return parse_queues(await self._redis.hgetall(self._keys.queues))
 
     async def choose(
         self,
@@ -54,10 +52,35 @@ class QueueDirectory:
         fallback: str = "default",
     ) -> QueueConfig:
         """Return the first queue whose match rules admit the interaction, else `fallback`."""
-        for queue in await self.all():
-            if queue.match.matches(channel, business_number, language, sources or set()):
-                return queue
-        return await self.get(fallback)
+        return choose_queue(
+            await self.all(), channel=channel, business_number=business_number,
+            language=language, sources=sources or set(), fallback=fallback,
+        )
+
+
+def parse_queues(raw: dict[bytes, bytes]) -> list[QueueConfig]:
+    """Parse the queues hash into configs in match order: ascending `order`, then name."""
+    queues = [_parse(value) for value in raw.values()]
+    return sorted(queues, key=lambda queue: (queue.order, queue.name))
+
+
+def choose_queue(
+    queues: list[QueueConfig],
+    *,
+    channel: str,
+    business_number: str | None,
+    language: str | None,
+    sources: set[str],
+    fallback: str,
+) -> QueueConfig:
+    """Return the first of `queues` whose match rules admit the interaction, else `fallback`."""
+    for queue in queues:
+        if queue.match.matches(channel, business_number, language, sources):
+            return queue
+    for queue in queues:
+        if queue.name == fallback:
+            return queue
+    raise RoutingError("queue_not_found", f"queue `{fallback}` does not exist")
 
 
 def _parse(raw: bytes) -> QueueConfig:

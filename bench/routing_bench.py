@@ -1,6 +1,7 @@
 """Routing benchmarks: assignment latency under deep queues, and webhook-to-offer latency.
 
-    python bench/routing_bench.py assign  [--agents 1000] [--samples 2000] [--waiting 1000,10000,100000]
+    python bench/routing_bench.py assign  [--agents 1000] [--samples 2000]
+                                          [--waiting 1000,10000,100000]
     python bench/routing_bench.py webhook [--rate 200] [--seconds 10] [--agents 100]
 
 `assign`: 1000 agents (two of four skills, German and/or English, one WhatsApp chat each)
@@ -85,15 +86,25 @@ def start_server(path: str | None) -> tuple[EmbeddedRedis, tempfile.TemporaryDir
 def random_agent(rng: random.Random, n: int) -> AgentSpec:
     languages = rng.choice([["de", "en"], ["de", "en"], ["de"], ["en"]])
     skills = {skill: rng.randint(1, 5) for skill in rng.sample(SKILLS, 2)}
-    return AgentSpec(id=f"agent-{n:05d}", name=f"Agent {n}", skills=skills, languages=languages,
-                     capacity={Channel.WHATSAPP: 1}, capacity_units=None, queues=["default"])
+    return AgentSpec(
+        id=f"agent-{n:05d}",
+        name=f"Agent {n}",
+        skills=skills,
+        languages=languages,
+        capacity={Channel.WHATSAPP: 1},
+        capacity_units=None,
+        queues=["default"],
+    )
 
 
 def random_chat(rng: random.Random) -> InteractionSpec:
-    return InteractionSpec(channel=Channel.WHATSAPP, queue="default",
-                           priority=rng.choice([0, 0, 0, 1]),
-                           skills={rng.choice(SKILLS): rng.randint(1, 3)},
-                           language=rng.choice(["de", "en"]))
+    return InteractionSpec(
+        channel=Channel.WHATSAPP,
+        queue="default",
+        priority=rng.choice([0, 0, 0, 1]),
+        skills={rng.choice(SKILLS): rng.randint(1, 3)},
+        language=rng.choice(["de", "en"]),
+    )
 
 
 async def accept_pending(router: Router, agents: AgentDirectory, agent_id: str) -> str | None:
@@ -112,8 +123,9 @@ async def assign_round(url: str, waiting: int, agent_count: int, samples: int) -
     await redis.flushdb()
     router = Router(redis, PREFIX, SystemClock())
     await router.configure(RoutingConfig(skills=SKILLS, scan_depth=50))
-    await QueueDirectory(router).save(QueueConfig(name="default", offer_timeout_s=3600,
-                                                  window_urgent_s=0, sticky_wait_s=0))
+    await QueueDirectory(router).save(
+        QueueConfig(name="default", offer_timeout_s=3600, window_urgent_s=0, sticky_wait_s=0)
+    )
     agents = AgentDirectory(router, DEFAULT_CHANNEL_COSTS)
     specs = [random_agent(rng, n) for n in range(agent_count)]
     for spec in specs:
@@ -155,18 +167,25 @@ async def assign_round(url: str, waiting: int, agent_count: int, samples: int) -
         handed_in = await router.enqueue(f"ix-{next_id:07d}", random_chat(rng))
         enqueue_ms.append((time.perf_counter() - started) * 1000)
         if handed_in["state"] == "offered":
-            taker = (await redis.hget(router.keys.interaction(handed_in["conversation_id"]),
-                                      "agent_id") or b"").decode()
+            taker = (
+                await redis.hget(router.keys.interaction(handed_in["conversation_id"]), "agent_id")
+                or b""
+            ).decode()
             held[taker] = await accept_pending(router, agents, taker) or ""
             busy.append(taker)
         next_id += 1
 
     violations = await router.invariant_violations()
     await redis.aclose()
-    return {"waiting": backlog, "agents": agent_count, "busy_agents": len(busy),
-            "close_to_offer": percentiles(close_ms), "closes_with_offer": offered,
-            "enqueue_all_busy": percentiles(enqueue_ms),
-            "violations": len(violations)}
+    return {
+        "waiting": backlog,
+        "agents": agent_count,
+        "busy_agents": len(busy),
+        "close_to_offer": percentiles(close_ms),
+        "closes_with_offer": offered,
+        "enqueue_all_busy": percentiles(enqueue_ms),
+        "violations": len(violations),
+    }
 
 
 async def assign_bench(args: argparse.Namespace, url: str) -> None:
@@ -193,20 +212,36 @@ def text_body(n: int, wa_id: str) -> bytes:
         "messaging_product": "whatsapp",
         "metadata": {"display_phone_number": "4930123456789", "phone_number_id": PHONE_NUMBER_ID},
         "contacts": [{"profile": {"name": "Bench Kunde"}, "wa_id": wa_id}],
-        "messages": [{"from": wa_id, "id": f"wamid.bench{n:08d}", "timestamp": str(int(time.time())),
-                      "type": "text", "text": {"body": "Hallo, ich habe eine Frage"}}],
+        "messages": [
+            {
+                "from": wa_id,
+                "id": f"wamid.bench{n:08d}",
+                "timestamp": str(int(time.time())),
+                "type": "text",
+                "text": {"body": "Hallo, ich habe eine Frage"},
+            }
+        ],
     }
-    envelope = {"object": "whatsapp_business_account",
-                "entry": [{"id": "110469221776353",
-                           "changes": [{"field": "messages", "value": value}]}]}
+    envelope = {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "110469221776353", "changes": [{"field": "messages", "value": value}]}],
+    }
     return orjson.dumps(envelope)
 
 
-async def listen(http: aiohttp.ClientSession, base: str, token: str,
-                 arrivals: dict[str, float], ready: asyncio.Event) -> None:
+async def listen(
+    http: aiohttp.ClientSession,
+    base: str,
+    token: str,
+    arrivals: dict[str, float],
+    ready: asyncio.Event,
+) -> None:
     headers = {"Authorization": f"Bearer {token}"}
-    async with http.get(f"{base}/api/v1/agents/me/events", headers=headers,
-                        timeout=aiohttp.ClientTimeout(total=None)) as stream:
+    async with http.get(
+        f"{base}/api/v1/agents/me/events",
+        headers=headers,
+        timeout=aiohttp.ClientTimeout(total=None),
+    ) as stream:
         await stream.content.readline()
         ready.set()
         async for line in stream.content:
@@ -218,18 +253,31 @@ async def listen(http: aiohttp.ClientSession, base: str, token: str,
 
 async def webhook_bench(args: argparse.Namespace, url: str, data_dir: str) -> None:
     port = free_port()
-    env = {**os.environ, "WAG_REDIS_URL": url, "WAG_PORT": str(port), "WAG_APP_SECRET": SECRET,
-           "WAG_VERIFY_TOKEN": "bench", "WAG_LOG_LEVEL": "warning", "WAG_LOG_FORMAT": "json",
-           "WAG_DATA_DIR": data_dir}
+    env = {
+        **os.environ,
+        "WAG_REDIS_URL": url,
+        "WAG_PORT": str(port),
+        "WAG_APP_SECRET": SECRET,
+        "WAG_VERIFY_TOKEN": "bench",
+        "WAG_LOG_LEVEL": "warning",
+        "WAG_LOG_FORMAT": "json",
+        "WAG_DATA_DIR": data_dir,
+    }
     env.pop("WAG_ROUTING_CONFIG", None)
     redis = Redis.from_url(url)
     await redis.flushdb()
     admin = await TokenStore(redis, PREFIX).create(Role.ADMIN, "bench")
-    log_file = open(args.server_log, "wb") if args.server_log else subprocess.DEVNULL  # noqa: SIM115
+    # The benchmark process is idle while it starts the gateway, so blocking calls are fine.
+    log_file = open(args.server_log, "wb") if args.server_log else subprocess.DEVNULL  # noqa: SIM115, ASYNC230
     if args.server_log:
         env["WAG_LOG_LEVEL"] = "info"
-    server = subprocess.Popen([sys.executable, __file__, "serve-path"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=log_file)
+    server = subprocess.Popen(  # noqa: ASYNC220
+        [sys.executable, __file__, "serve-path"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log_file,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         # No connection limit: each SSE stream keeps one connection open for the whole run.
@@ -238,8 +286,13 @@ async def webhook_bench(args: argparse.Namespace, url: str, data_dir: str) -> No
             auth = {"Authorization": f"Bearer {admin}"}
             tokens = []
             for n in range(args.agents):
-                body = {"id": f"agent-{n:04d}", "name": f"Agent {n}", "queues": ["default"],
-                        "capacity": {"whatsapp": 100}, "capacity_units": None}
+                body = {
+                    "id": f"agent-{n:04d}",
+                    "name": f"Agent {n}",
+                    "queues": ["default"],
+                    "capacity": {"whatsapp": 100},
+                    "capacity_units": None,
+                }
                 async with http.post(f"{base}/api/v1/agents", json=body, headers=auth) as response:
                     tokens.append((await response.json())["token"])
 
@@ -249,8 +302,11 @@ async def webhook_bench(args: argparse.Namespace, url: str, data_dir: str) -> No
                 ready = asyncio.Event()
                 listeners.append(asyncio.create_task(listen(http, base, token, arrivals, ready)))
                 await ready.wait()
-                async with http.put(f"{base}/api/v1/agents/me/presence", json={"presence": "available"},
-                                    headers={"Authorization": f"Bearer {token}"}):
+                async with http.put(
+                    f"{base}/api/v1/agents/me/presence",
+                    json={"presence": "available"},
+                    headers={"Authorization": f"Bearer {token}"},
+                ):
                     pass
 
             sent = await post_at_rate(http, base, args.rate, args.seconds)
@@ -258,12 +314,19 @@ async def webhook_bench(args: argparse.Namespace, url: str, data_dir: str) -> No
             for task in listeners:
                 task.cancel()
 
-            latencies = [(arrivals[cid] - started) * 1000 for cid, started in sent.items() if cid in arrivals]
-            per_second = [latencies[i:i + args.rate] for i in range(0, len(latencies), args.rate)]
-            result = {"rate_per_s": args.rate, "seconds": args.seconds, "sent": len(sent),
-                      "offers_seen": len(latencies), "agents": args.agents,
-                      "webhook_to_offer": percentiles(latencies) if latencies else None,
-                      "p99_ms_by_second": [percentiles(chunk)["p99_ms"] for chunk in per_second]}
+            latencies = [
+                (arrivals[cid] - started) * 1000 for cid, started in sent.items() if cid in arrivals
+            ]
+            per_second = [latencies[i : i + args.rate] for i in range(0, len(latencies), args.rate)]
+            result = {
+                "rate_per_s": args.rate,
+                "seconds": args.seconds,
+                "sent": len(sent),
+                "offers_seen": len(latencies),
+                "agents": args.agents,
+                "webhook_to_offer": percentiles(latencies) if latencies else None,
+                "p99_ms_by_second": [percentiles(chunk)["p99_ms"] for chunk in per_second],
+            }
             print(json.dumps(result))
     finally:
         server.send_signal(signal.SIGTERM)
@@ -286,7 +349,9 @@ async def wait_ready(http: aiohttp.ClientSession, base: str) -> None:
     raise RuntimeError(msg)
 
 
-async def post_at_rate(http: aiohttp.ClientSession, base: str, rate: int, seconds: int) -> dict[str, float]:
+async def post_at_rate(
+    http: aiohttp.ClientSession, base: str, rate: int, seconds: int
+) -> dict[str, float]:
     """Post one new-customer webhook every 1/rate s; return conversation id -> start time."""
     sent: dict[str, float] = {}
     tasks = []
@@ -312,8 +377,12 @@ async def post_at_rate(http: aiohttp.ClientSession, base: str, rate: int, second
 
 # Only the features on the measured path: other features' background loops would share
 # the two cores with it and make the figure depend on unrelated work.
-PATH_FEATURES = ["gateway.api.health", "gateway.webhook", "gateway.inbound.service",
-                 "gateway.routing_api"]
+PATH_FEATURES = [
+    "gateway.api.health",
+    "gateway.webhook",
+    "gateway.inbound.service",
+    "gateway.routing_api",
+]
 
 
 async def serve_path() -> None:
@@ -336,16 +405,20 @@ async def serve_path() -> None:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("which", choices=["assign", "webhook", "all", "serve-path"], nargs="?",
-                        default="all")
+    parser.add_argument(
+        "which", choices=["assign", "webhook", "all", "serve-path"], nargs="?", default="all"
+    )
     parser.add_argument("--agents", type=int, default=None)
     parser.add_argument("--samples", type=int, default=2000)
     parser.add_argument("--waiting", default="1000,10000,100000")
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--redis-server", default=None, help="path of a redis-server binary")
-    parser.add_argument("--server-log", default=None,
-                        help="write the gateway's INFO log to this file (webhook benchmark)")
+    parser.add_argument(
+        "--server-log",
+        default=None,
+        help="write the gateway's INFO log to this file (webhook benchmark)",
+    )
     args = parser.parse_args()
     if args.which == "serve-path":
         await serve_path()
@@ -355,11 +428,15 @@ async def main() -> None:
     server, tmp = start_server(args.redis_server)
     try:
         if args.which in ("assign", "all"):
-            await assign_bench(argparse.Namespace(**{**vars(args), "agents": args.agents or 1000}),
-                               server.url)
+            await assign_bench(
+                argparse.Namespace(**{**vars(args), "agents": args.agents or 1000}), server.url
+            )
         if args.which in ("webhook", "all"):
-            await webhook_bench(argparse.Namespace(**{**vars(args), "agents": args.agents or 100}),
-                                server.url, tmp.name)
+            await webhook_bench(
+                argparse.Namespace(**{**vars(args), "agents": args.agents or 100}),
+                server.url,
+                tmp.name,
+            )
     finally:
         server.stop()
         tmp.cleanup()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -38,16 +39,39 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add.add_argument("--id", required=True, help="agent id, e.g. `anna`")
     add.add_argument("--name", required=True, help="display name")
-    add.add_argument("--skill", action="append", default=[], metavar="NAME=LEVEL",
-                     help="a skill with its level 0-10; repeat for more")
-    add.add_argument("--language", action="append", default=[], metavar="CODE",
-                     help="a language the agent serves, e.g. de; repeat for more")
-    add.add_argument("--capacity", action="append", default=[], metavar="CHANNEL=N",
-                     help="open conversations per channel, e.g. whatsapp=3 (default whatsapp=3)")
-    add.add_argument("--capacity-units", default="100",
-                     help="cross-channel budget in units, or `none` for no budget (default 100)")
-    add.add_argument("--queue", action="append", default=[], metavar="NAME",
-                     help="a queue the agent takes work from; repeat for more")
+    add.add_argument(
+        "--skill",
+        action="append",
+        default=[],
+        metavar="NAME=LEVEL",
+        help="a skill with its level 0-10; repeat for more",
+    )
+    add.add_argument(
+        "--language",
+        action="append",
+        default=[],
+        metavar="CODE",
+        help="a language the agent serves, e.g. de; repeat for more",
+    )
+    add.add_argument(
+        "--capacity",
+        action="append",
+        default=[],
+        metavar="CHANNEL=N",
+        help="open conversations per channel, e.g. whatsapp=3 (default whatsapp=3)",
+    )
+    add.add_argument(
+        "--capacity-units",
+        default="100",
+        help="cross-channel budget in units, or `none` for no budget (default 100)",
+    )
+    add.add_argument(
+        "--queue",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a queue the agent takes work from; repeat for more",
+    )
     add.set_defaults(handler=run_add)
 
     listing = actions.add_parser("list", help="print agents with presence and capacity in use")
@@ -64,7 +88,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     queue_list.set_defaults(handler=run_queue_list)
 
     routing = subparsers.add_parser("routing", help="routing engine processes")
-    routing_actions = routing.add_subparsers(dest="routing_command", required=True, metavar="ACTION")
+    routing_actions = routing.add_subparsers(
+        dest="routing_command", required=True, metavar="ACTION"
+    )
     sweep = routing_actions.add_parser(
         "sweep", help="run the timed-step loop (offer timeouts, wrap-up ends) until Ctrl-C"
     )
@@ -106,7 +132,9 @@ def run_add(args: argparse.Namespace, settings: Settings) -> int:
 
     async def add(redis: Redis, router: Router, config: RoutingConfig) -> dict[str, Any]:
         view = await AgentDirectory(router, config.channel_costs).save(spec, create=True)
-        token = await TokenStore(redis, settings.redis_prefix).create(Role.AGENT, spec.name, spec.id)
+        token = await TokenStore(redis, settings.redis_prefix).create(
+            Role.AGENT, spec.name, spec.id
+        )
         return {"agent": view.as_dict(), "token": token}
 
     result = _run(settings, add)
@@ -136,8 +164,10 @@ def run_presence(args: argparse.Namespace, settings: Settings) -> int:
     result = _run(settings, change)
     if result is None:
         return 1
-    print(f"{args.agent_id}: {result['previous']} -> {result['presence']}, "
-          f"{result['offers']} offers made")
+    print(
+        f"{args.agent_id}: {result['previous']} -> {result['presence']}, "
+        f"{result['offers']} offers made"
+    )
     return 0
 
 
@@ -159,10 +189,8 @@ def run_sweep(args: argparse.Namespace, settings: Settings) -> int:
     async def sweep(redis: Redis, router: Router, config: RoutingConfig) -> None:
         await run_sweeper(router, max_sleep_ms=routing_settings.sweep_max_sleep_ms)
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         _run(settings, sweep)
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -11,6 +11,7 @@ from routing.config import AgentSpec
 from routing.engine import Router
 from routing.errors import RoutingError
 from routing.model import Channel
+from routing.values import RawHash, text, text_hash
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +61,10 @@ def _json_list(raw: str | None) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def view_of(agent_id: str, raw: dict[bytes, bytes]) -> AgentView:
-    fields = {key.decode(): value.decode() for key, value in raw.items()}
+def view_of(agent_id: str, raw: RawHash) -> AgentView:
+    fields = text_hash(raw)
     capacity: dict[str, int] = orjson.loads(fields.get("capacity") or "{}") or {}
-    open_counts = {
-        name[2:]: int(value) for name, value in fields.items() if name.startswith("n:")
-    }
+    open_counts = {name[2:]: int(value) for name, value in fields.items() if name.startswith("n:")}
     units = fields.get("units") or ""
     last_assigned = fields.get("last_assigned_ms")
     return AgentView(
@@ -118,7 +117,7 @@ class AgentDirectory:
         return view_of(agent_id, raw)
 
     async def all(self) -> list[AgentView]:
-        ids = sorted(member.decode() for member in await self._redis.smembers(self._keys.agents))
+        ids = sorted(text(member) for member in await self._redis.smembers(self._keys.agents))
         async with self._redis.pipeline(transaction=False) as pipe:
             for agent_id in ids:
                 pipe.hgetall(self._keys.agent(agent_id))
@@ -130,7 +129,10 @@ class AgentDirectory:
 
     async def interactions(self, agent_id: str) -> list[dict[str, Any]]:
         """Return the conversations the agent holds (offered, assigned, held, wrap-up)."""
-        ids = sorted(m.decode() for m in await self._redis.smembers(self._keys.agent_interactions(agent_id)))
+        ids = sorted(
+            text(member)
+            for member in await self._redis.smembers(self._keys.agent_interactions(agent_id))
+        )
         async with self._redis.pipeline(transaction=False) as pipe:
             for interaction_id in ids:
                 pipe.hgetall(self._keys.interaction(interaction_id))
@@ -139,18 +141,32 @@ class AgentDirectory:
 
 
 INTERACTION_FIELDS = (
-    ("id", str), ("channel", str), ("state", str), ("queue", str), ("priority", int),
-    ("language", str), ("customer_id", str), ("agent_id", str), ("offer_id", str),
-    ("enqueued_at_ms", int), ("assigned_at_ms", int), ("window_expires_at_ms", int),
-    ("wrap_up_until_ms", int), ("closed_at_ms", int), ("last_agent_id", str),
-    ("preferred_agent", str), ("transfer_note", str), ("transferred_from", str),
-    ("urgent", int), ("contacts", int),
+    ("id", str),
+    ("channel", str),
+    ("state", str),
+    ("queue", str),
+    ("priority", int),
+    ("language", str),
+    ("customer_id", str),
+    ("agent_id", str),
+    ("offer_id", str),
+    ("enqueued_at_ms", int),
+    ("assigned_at_ms", int),
+    ("window_expires_at_ms", int),
+    ("wrap_up_until_ms", int),
+    ("closed_at_ms", int),
+    ("last_agent_id", str),
+    ("preferred_agent", str),
+    ("transfer_note", str),
+    ("transferred_from", str),
+    ("urgent", int),
+    ("contacts", int),
 )
 
 
-def interaction_view(raw: dict[bytes, bytes]) -> dict[str, Any]:
+def interaction_view(raw: RawHash) -> dict[str, Any]:
     """Turn an interaction hash into API JSON; empty fields become null."""
-    fields = {key.decode(): value.decode() for key, value in raw.items()}
+    fields = text_hash(raw)
     view: dict[str, Any] = {}
     for name, kind in INTERACTION_FIELDS:
         value = fields.get(name) or None

@@ -77,7 +77,9 @@ class QueueConfig(Strict):
     sticky_wait_s: int = Field(
         30, ge=0, le=86_400, description="How long a returning customer waits for their last agent."
     )
-    wrap_up_s: int = Field(0, ge=0, le=3600, description="Capacity stays taken this long after close.")
+    wrap_up_s: int = Field(
+        0, ge=0, le=3600, description="Capacity stays taken this long after close."
+    )
     hold_frees_capacity: bool = False
     window_urgent_s: int = Field(
         3600, ge=0, description="A chat whose service window closes within this moves ahead."
@@ -144,13 +146,19 @@ class RoutingConfig(Strict):
 
     default_queue: Name = "default"
     queues: list[QueueConfig] = Field(default_factory=list)
-    skills: list[SkillName] = Field(default_factory=list, description="Skills interactions may require.")
+    skills: list[SkillName] = Field(
+        default_factory=list, description="Skills interactions may require."
+    )
     channel_costs: dict[Channel, int] = Field(default_factory=lambda: dict(DEFAULT_CHANNEL_COSTS))
-    max_missed_offers: int = Field(3, ge=1, description="Missed offers in a row that set an agent away.")
+    max_missed_offers: int = Field(
+        3, ge=1, description="Missed offers in a row that set an agent away."
+    )
     scan_depth: int = Field(
         50, ge=1, le=10_000, description="Waiting interactions per queue examined per match."
     )
-    event_maxlen: int = Field(100_000, ge=1000, description="Approximate length of the event stream.")
+    event_maxlen: int = Field(
+        100_000, ge=1000, description="Approximate length of the event stream."
+    )
 
     @model_validator(mode="after")
     def _unique_queue_names(self) -> RoutingConfig:

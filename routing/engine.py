@@ -105,8 +105,13 @@ class Router:
                 skills=unknown,
             )
         data = await self._scripts.run("enqueue", interaction_id, spec.as_json())
-        log.info("routing_enqueued", conversation_id=interaction_id, queue=spec.queue,
-                 channel=spec.channel.value, offers=data["offers"])
+        log.info(
+            "routing_enqueued",
+            conversation_id=interaction_id,
+            queue=spec.queue,
+            channel=spec.channel.value,
+            offers=data["offers"],
+        )
         return data
 
     async def customer_message(
@@ -126,20 +131,33 @@ class Router:
 
     async def set_presence(self, agent_id: str, presence: Presence | str) -> dict[str, Any]:
         data = await self._scripts.run("presence", agent_id, str(presence))
-        log.info("routing_presence", agent_id=agent_id, presence=str(presence),
-                 previous=data.get("previous"), offers=data["offers"])
+        log.info(
+            "routing_presence",
+            agent_id=agent_id,
+            presence=str(presence),
+            previous=data.get("previous"),
+            offers=data["offers"],
+        )
         return data
 
     async def accept(self, offer_id: str, agent_id: str) -> dict[str, Any]:
         data = await self._scripts.run("offer_answer", offer_id, agent_id, "accept")
-        log.info("routing_offer_accepted", offer_id=offer_id, agent_id=agent_id,
-                 conversation_id=data["conversation_id"])
+        log.info(
+            "routing_offer_accepted",
+            offer_id=offer_id,
+            agent_id=agent_id,
+            conversation_id=data["conversation_id"],
+        )
         return data
 
     async def reject(self, offer_id: str, agent_id: str) -> dict[str, Any]:
         data = await self._scripts.run("offer_answer", offer_id, agent_id, "reject")
-        log.info("routing_offer_rejected", offer_id=offer_id, agent_id=agent_id,
-                 conversation_id=data["conversation_id"])
+        log.info(
+            "routing_offer_rejected",
+            offer_id=offer_id,
+            agent_id=agent_id,
+            conversation_id=data["conversation_id"],
+        )
         return data
 
     async def close(self, conversation_id: str, agent_id: str | None) -> dict[str, Any]:
@@ -165,8 +183,13 @@ class Router:
         data = await self._scripts.run(
             "transfer", conversation_id, agent_id or "", kind, target or "", note
         )
-        log.info("routing_transferred", conversation_id=conversation_id, agent_id=agent_id,
-                 target_kind=kind, target=target)
+        log.info(
+            "routing_transferred",
+            conversation_id=conversation_id,
+            agent_id=agent_id,
+            target_kind=kind,
+            target=target,
+        )
         return data
 
     async def hold(self, conversation_id: str, agent_id: str | None) -> dict[str, Any]:

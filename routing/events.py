@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from common.clock import Clock
 from routing.keys import RoutingKeys
+from routing.values import RawHash, text, text_hash
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,11 +35,16 @@ def stream_id_key(entry_id: str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
-def _parse(entry_id: bytes, fields: dict[bytes, bytes]) -> RoutingEvent:
-    agent = fields.get(b"agent", b"").decode()
+def _parse(entry_id: bytes | str, raw: RawHash) -> RoutingEvent:
+    fields = text_hash(raw)
     return RoutingEvent(
-        id=entry_id.decode(), agent_id=agent or None, data=orjson.loads(fields[b"data"])
+        id=text(entry_id), agent_id=fields.get("agent") or None, data=orjson.loads(fields["data"])
     )
+
+
+def _parse_entries(entries: Any) -> list[RoutingEvent]:
+    # redis-py types stream replies loosely; each entry is (id, {field: value}).
+    return [_parse(entry_id, fields) for entry_id, fields in entries or []]
 
 
 class RoutingEvents:
@@ -57,22 +63,21 @@ class RoutingEvents:
             maxlen=self._maxlen,
             approximate=True,
         )
-        return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+        return text(entry_id)
 
     async def last_id(self) -> str:
         """Return the id of the newest event, or `0-0` for an empty stream."""
-        newest = await self._redis.xrevrange(self._key, count=1)
-        return newest[0][0].decode() if newest else "0-0"
+        newest = _parse_entries(await self._redis.xrevrange(self._key, count=1))
+        return newest[0].id if newest else "0-0"
 
     async def after(self, entry_id: str, count: int = 1000) -> list[RoutingEvent]:
         """Return up to `count` events that follow `entry_id`."""
-        entries = await self._redis.xrange(self._key, min=f"({entry_id}", count=count)
-        return [_parse(eid, fields) for eid, fields in entries]
+        return _parse_entries(await self._redis.xrange(self._key, min=f"({entry_id}", count=count))
 
     async def wait(self, entry_id: str, block_ms: int, count: int = 1000) -> list[RoutingEvent]:
         """Block up to `block_ms` for events after `entry_id` and return them."""
-        reply = await self._redis.xread({self._key: entry_id}, count=count, block=block_ms)
+        reply: Any = await self._redis.xread({self._key: entry_id}, count=count, block=block_ms)
         if not reply:
             return []
         _, entries = reply[0]
-        return [_parse(eid, fields) for eid, fields in entries]
+        return _parse_entries(entries)

@@ -19,6 +19,7 @@ from routing.errors import RoutingError
 from routing.keys import RoutingKeys
 from routing.model import Channel
 from routing.queues import QueueDirectory, choose_queue, parse_queues
+from routing.values import text
 from sessions.keys import SessionKeys
 from sessions.windows import WINDOW_FIELDS, compute_window
 
@@ -91,7 +92,9 @@ class Intake:
         # One round trip for both reads: this runs once per inbound message.
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(self._keys.queues)
-            pipe.hmget(self._sessions.conversation(conversation_id), ["customer_id", *WINDOW_FIELDS])
+            pipe.hmget(
+                self._sessions.conversation(conversation_id), ["customer_id", *WINDOW_FIELDS]
+            )
             raw_queues, stored = await pipe.execute()
         queue = await self._queue_for(
             parse_queues(raw_queues), phone_number_id, language, referral_source
@@ -107,7 +110,7 @@ class Intake:
             queue=queue.name,
             priority=queue.priority,
             language=language,
-            customer_id=customer_id or (stored[0].decode() if stored[0] else ""),
+            customer_id=customer_id or text(stored[0]),
             window_expires_at_ms=window_expires_at_ms,
             business_number=phone_number_id,
             source=referral_source,
@@ -125,7 +128,7 @@ class Intake:
         raw = await self._redis.hmget(
             self._keys.interaction(conversation_id), ["state", "queue", "agent_id"]
         )
-        state, queue, agent_id = (value.decode() if value else None for value in raw)
+        state, queue, agent_id = (text(value) or None for value in raw)
         return InteractionView(state=state or "new", queue=queue, agent_id=agent_id)
 
     async def _queue_for(

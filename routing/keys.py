@@ -35,11 +35,11 @@ class RoutingKeys:
         return f"{self.base}ready:{name}"
 
     def agent(self, agent_id: str) -> str:
-        """Hash: profile (name, skills, languages, capacity, ...) and live state (presence, n:<channel>)."""
+        """Hash: profile (name, skills, capacity, ...) and live state (presence, n:<channel>)."""
         return f"{self.base}agent:{agent_id}"
 
     def agent_interactions(self, agent_id: str) -> str:
-        """Set of interaction ids that hold capacity of the agent (offered, assigned, held, wrap_up)."""
+        """Set of the interaction ids the agent holds (offered, assigned, held, wrap_up)."""
         return f"{self.base}agent:{agent_id}:ixs"
 
     def offer(self, offer_id: str) -> str:
@@ -71,7 +71,7 @@ class RoutingKeys:
 
     @property
     def deadlines(self) -> str:
-        """Sorted set of timed steps (`offer:<id>`, `wrapup:<ix>`, `wake:<queue>`, ...) by due time."""
+        """Sorted set of timed steps (`offer:<id>`, `wrapup:<ix>`, `wake:<q>`, ...) by due ms."""
         return f"{self.base}deadlines"
 
     @property

@@ -16,8 +16,15 @@ from routing.engine import Router
 from routing.queues import QueueDirectory
 
 COUNTERS = (
-    "enqueued", "offered", "answered", "answered_in_sl", "answer_wait_ms", "abandoned",
-    "missed_offers", "closed", "transferred_in",
+    "enqueued",
+    "offered",
+    "answered",
+    "answered_in_sl",
+    "answer_wait_ms",
+    "abandoned",
+    "missed_offers",
+    "closed",
+    "transferred_in",
 )
 
 
@@ -59,7 +66,9 @@ async def queue_summary(router: Router, queue: QueueConfig) -> dict[str, Any]:
     }
 
 
-async def supervisor_overview(router: Router, queues: QueueDirectory, agents: AgentDirectory) -> dict[str, Any]:
+async def supervisor_overview(
+    router: Router, queues: QueueDirectory, agents: AgentDirectory
+) -> dict[str, Any]:
     """Return every queue's figures and the agents by presence with their capacity in use."""
     queue_rows = [await queue_summary(router, queue) for queue in await queues.all()]
     agent_views = await agents.all()

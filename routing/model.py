@@ -20,7 +20,7 @@ class Presence(StrEnum):
 
 
 class State(StrEnum):
-    """Life cycle of an interaction: queued -> offered -> assigned (-> held) -> wrap_up -> closed."""
+    """Life cycle: queued -> offered -> assigned (-> held) -> wrap_up -> closed, or abandoned."""
 
     QUEUED = "queued"
     OFFERED = "offered"

@@ -8,6 +8,7 @@ from pydantic import ValidationError
 from routing.config import QueueConfig
 from routing.engine import Router
 from routing.errors import RoutingError
+from routing.values import RawHash
 
 
 class QueueDirectory:
@@ -25,7 +26,8 @@ class QueueDirectory:
             if not created:
                 raise RoutingError(
                     "queue_exists",
-                    f"queue `{queue.name}` already exists; replace it with PUT /api/v1/queues/{queue.name}",
+                    f"queue `{queue.name}` already exists; "
+                    f"replace it with PUT /api/v1/queues/{queue.name}",
                 )
         else:
             created = bool(await self._redis.hset(self._keys.queues, queue.name, payload))
@@ -53,12 +55,16 @@ class QueueDirectory:
     ) -> QueueConfig:
         """Return the first queue whose match rules admit the interaction, else `fallback`."""
         return choose_queue(
-            await self.all(), channel=channel, business_number=business_number,
-            language=language, sources=sources or set(), fallback=fallback,
+            await self.all(),
+            channel=channel,
+            business_number=business_number,
+            language=language,
+            sources=sources or set(),
+            fallback=fallback,
         )
 
 
-def parse_queues(raw: dict[bytes, bytes]) -> list[QueueConfig]:
+def parse_queues(raw: RawHash) -> list[QueueConfig]:
     """Parse the queues hash into configs in match order: ascending `order`, then name."""
     queues = [_parse(value) for value in raw.values()]
     return sorted(queues, key=lambda queue: (queue.order, queue.name))
@@ -83,7 +89,7 @@ def choose_queue(
     raise RoutingError("queue_not_found", f"queue `{fallback}` does not exist")
 
 
-def _parse(raw: bytes) -> QueueConfig:
+def _parse(raw: bytes | str) -> QueueConfig:
     data = orjson.loads(raw)
     data.pop("service_level_within_s", None)
     try:

@@ -56,9 +56,13 @@ class RoutingScripts:
                 _SOURCES[name] = script_source(name)
             self._scripts[name] = redis.register_script(_SOURCES[name])
 
-    async def run(self, name: str, *args: str | int) -> dict[str, Any]:
+    async def run(self, name: str, *args: str | int | bytes) -> dict[str, Any]:
         """Run script `name` now; raise RoutingError when the script refused the step."""
-        head: list[str | int] = [self._keys.base, self._clock.now_ms(), secrets.token_hex(4)]
+        head: list[str | int | bytes] = [
+            self._keys.base,
+            self._clock.now_ms(),
+            secrets.token_hex(4),
+        ]
         raw = await self._scripts[name](keys=[self._keys.settings], args=[*head, *args])
         data: dict[str, Any] = orjson.loads(raw)
         if "error" in data:

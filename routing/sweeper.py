@@ -28,8 +28,12 @@ async def run_sweeper(router: Router, *, max_sleep_ms: int = 200, batch: int = 5
                 log.warning("routing_sweep_failed", error=str(exc))
             else:
                 if result["ran"]:
-                    log.debug("routing_swept", ran=result["ran"], offers=result["offers"],
-                              timeouts=result["offer"])
+                    log.debug(
+                        "routing_swept",
+                        ran=result["ran"],
+                        offers=result["offers"],
+                        timeouts=result["offer"],
+                    )
                 if result["ran"] >= batch:
                     sleep_ms = 0
                 elif "next_due_ms" in result:

@@ -53,8 +53,9 @@ async def _routing_engine(app: web.Application) -> AsyncIterator[None]:
     app[ROUTER] = router
     app[QUEUES] = directory
     app[AGENTS] = AgentDirectory(router, config.channel_costs)
-    events = RoutingEvents(app[REDIS_BLOCKING], settings.redis_prefix, app[CLOCK],
-                           maxlen=config.event_maxlen)
+    events = RoutingEvents(
+        app[REDIS_BLOCKING], settings.redis_prefix, app[CLOCK], maxlen=config.event_maxlen
+    )
     hub = EventHub(events)
     app[EVENT_HUB] = hub
 

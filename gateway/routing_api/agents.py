@@ -25,8 +25,10 @@ def agent_id_of(request: web.Request) -> str:
     """Return the agent bound to the caller's token; 403 for a token bound to none."""
     agent_id = principal_of(request).agent_id
     if not agent_id:
-        detail = ("this token is not bound to an agent; create agent tokens with "
-                  "POST /api/v1/agents or `wa-gateway agents add`")
+        detail = (
+            "this token is not bound to an agent; create agent tokens with "
+            "POST /api/v1/agents or `wa-gateway agents add`"
+        )
         raise ProblemError(403, "not-an-agent", "Forbidden", detail)
     return agent_id
 
@@ -49,9 +51,12 @@ async def replace_agent(request: web.Request) -> web.Response:
     spec = await parse_body(request, AgentSpec)
     agent_id = request.match_info["agent_id"]
     if spec.id != agent_id:
-        raise problem_for(RoutingError(
-            "invalid_agent_id", f"the body names agent `{spec.id}` but the path names `{agent_id}`"
-        ))
+        raise problem_for(
+            RoutingError(
+                "invalid_agent_id",
+                f"the body names agent `{spec.id}` but the path names `{agent_id}`",
+            )
+        )
     try:
         view = await request.app[AGENTS].save(spec, create=False)
     except RoutingError as exc:
@@ -120,8 +125,12 @@ async def _set_presence(request: web.Request, agent_id: str, presence: Presence)
     except RoutingError as exc:
         raise problem_for(exc) from exc
     return json_response(
-        {"agent_id": agent_id, "presence": result["presence"], "previous": result["previous"],
-         "offers": result["offers"]}
+        {
+            "agent_id": agent_id,
+            "presence": result["presence"],
+            "previous": result["previous"],
+            "offers": result["offers"],
+        }
     )
 
 

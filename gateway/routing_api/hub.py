@@ -62,8 +62,11 @@ class EventHub:
                 subscription.queue.put_nowait(event)
             except asyncio.QueueFull:
                 # A client this far behind reconnects with Last-Event-ID and catches up.
-                log.warning("sse_subscriber_dropped", agent_id=subscription.agent_id,
-                            buffered=SUBSCRIBER_BUFFER)
+                log.warning(
+                    "sse_subscriber_dropped",
+                    agent_id=subscription.agent_id,
+                    buffered=SUBSCRIBER_BUFFER,
+                )
                 self._subscribers.discard(subscription)
                 _end(subscription)
 

@@ -54,12 +54,17 @@ async def create_interaction(request: web.Request) -> web.Response:
     body = await parse_body(request, InteractionBody)
     app = request.app
     try:
-        queue = body.queue or (await app[QUEUES].choose(
-            channel=body.channel,
-            language=body.language,
-            sources={body.source} if body.source else set(),
-            fallback=app[ROUTING_CONFIG].default_queue,
-        )).name
+        queue = (
+            body.queue
+            or (
+                await app[QUEUES].choose(
+                    channel=body.channel,
+                    language=body.language,
+                    sources={body.source} if body.source else set(),
+                    fallback=app[ROUTING_CONFIG].default_queue,
+                )
+            ).name
+        )
         if body.preferred_agent is not None:
             await _known_agent(request, body.preferred_agent)
         interaction_id = body.id or new_interaction_id()
@@ -104,9 +109,9 @@ async def _view(request: web.Request, interaction_id: str) -> dict[str, Any]:
     router = request.app[ROUTER]
     raw = await router.redis.hgetall(router.keys.interaction(interaction_id))
     if not raw:
-        raise problem_for(RoutingError(
-            "interaction_not_found", f"interaction `{interaction_id}` does not exist"
-        ))
+        raise problem_for(
+            RoutingError("interaction_not_found", f"interaction `{interaction_id}` does not exist")
+        )
     return interaction_view(raw)
 
 

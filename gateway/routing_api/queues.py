@@ -45,9 +45,12 @@ async def replace_queue(request: web.Request) -> web.Response:
     queue = await parse_body(request, QueueConfig)
     name = request.match_info["name"]
     if queue.name != name:
-        raise problem_for(RoutingError(
-            "invalid_queue_name", f"the body names queue `{queue.name}` but the path names `{name}`"
-        ))
+        raise problem_for(
+            RoutingError(
+                "invalid_queue_name",
+                f"the body names queue `{queue.name}` but the path names `{name}`",
+            )
+        )
     created = await request.app[QUEUES].save(queue)
     return json_response(queue.model_dump(mode="json"), status=201 if created else 200)
 

@@ -64,7 +64,7 @@ async def reject_offer(request: web.Request) -> web.Response:
     return await _run(router.reject(request.match_info["offer_id"], agent_id_of(request)))
 
 
-def _conversation_step(action: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+def _conversation_step(action: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """Build the handler of a conversation action: `close`, `hold`, `resume` or `end_wrap_up`."""
 
     async def handler(request: web.Request) -> web.Response:

@@ -34,8 +34,15 @@ async def run(url: str, seed: int, steps: int, total: int) -> dict[str, object]:
     clock = ManualClock(START_MS + rng.randrange(0, 5000))
     router = Router(redis, PREFIX, clock)
     agents = AgentDirectory(router, DEFAULT_CHANNEL_COSTS)
-    counts = {"enqueued": 0, "accepted": 0, "rejected": 0, "refused": 0, "timeouts": 0,
-              "presence": 0, "checks": 0}
+    counts = {
+        "enqueued": 0,
+        "accepted": 0,
+        "rejected": 0,
+        "refused": 0,
+        "timeouts": 0,
+        "presence": 0,
+        "checks": 0,
+    }
     try:
         for _ in range(steps):
             clock.advance(rng.randrange(0, 4000))
@@ -44,8 +51,11 @@ async def run(url: str, seed: int, steps: int, total: int) -> dict[str, object]:
                 if roll < 0.35:
                     number = int(await redis.incr("chaos:next"))
                     if number <= total:
-                        spec = InteractionSpec(channel=Channel.WHATSAPP, queue="default",
-                                               priority=rng.choice([0, 0, 0, 1, 2]))
+                        spec = InteractionSpec(
+                            channel=Channel.WHATSAPP,
+                            queue="default",
+                            priority=rng.choice([0, 0, 0, 1, 2]),
+                        )
                         await router.enqueue(f"ix-{number:03d}", spec)
                         counts["enqueued"] += 1
                 elif roll < 0.75:

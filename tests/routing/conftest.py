@@ -36,17 +36,29 @@ class Desk:
         return config
 
     async def agent(
-        self, agent_id: str, *, available: bool = True, queues: list[str] | None = None, **profile: Any
+        self,
+        agent_id: str,
+        *,
+        available: bool = True,
+        queues: list[str] | None = None,
+        **profile: Any,
     ) -> AgentView:
         profile.setdefault("capacity", {"whatsapp": 3})
-        spec = AgentSpec(id=agent_id, name=agent_id.upper(), queues=queues or ["default"], **profile)
+        spec = AgentSpec(
+            id=agent_id, name=agent_id.upper(), queues=queues or ["default"], **profile
+        )
         await self.agents.save(spec, create=True)
         if available:
             await self.router.set_presence(agent_id, "available")
         return await self.agents.get(agent_id)
 
     async def chat(
-        self, interaction_id: str, *, queue: str = "default", channel: str = "whatsapp", **fields: Any
+        self,
+        interaction_id: str,
+        *,
+        queue: str = "default",
+        channel: str = "whatsapp",
+        **fields: Any,
     ) -> dict[str, Any]:
         spec = InteractionSpec(channel=Channel(channel), queue=queue, **fields)
         return await self.router.enqueue(interaction_id, spec)

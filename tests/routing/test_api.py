@@ -33,13 +33,19 @@ async def integration(gateway: Gateway) -> str:
 
 
 async def _agent(gateway: Gateway, admin: str, agent_id: str, **profile: Any) -> str:
-    body = {"id": agent_id, "name": agent_id.upper(), "queues": ["default"],
-            "capacity": {"whatsapp": 2, "voice": 1, "email": 2}, **profile}
+    body = {
+        "id": agent_id,
+        "name": agent_id.upper(),
+        "queues": ["default"],
+        "capacity": {"whatsapp": 2, "voice": 1, "email": 2},
+        **profile,
+    }
     status, data = await gateway.api("POST", "/api/v1/agents", admin, json=body)
     assert status == 201, data
     token: str = data["token"]
-    status, data = await gateway.api("PUT", "/api/v1/agents/me/presence", token,
-                                     json={"presence": "available"})
+    status, data = await gateway.api(
+        "PUT", "/api/v1/agents/me/presence", token, json={"presence": "available"}
+    )
     assert status == 200, data
     return token
 
@@ -74,8 +80,12 @@ async def _next_event(response: aiohttp.ClientResponse, wanted: str) -> dict[str
 
 
 async def test_queue_created(gateway: Gateway, admin: str) -> None:
-    body = {"name": "sales", "match": {"languages": ["de"]},
-            "service_level": {"percent": 80, "within_s": 60}, "offer_timeout_s": 20}
+    body = {
+        "name": "sales",
+        "match": {"languages": ["de"]},
+        "service_level": {"percent": 80, "within_s": 60},
+        "offer_timeout_s": 20,
+    }
 
     status, data = await gateway.api("POST", "/api/v1/queues", admin, json=body)
 
@@ -100,7 +110,9 @@ async def test_queue_duplicate(gateway: Gateway, admin: str) -> None:
     ],
     ids=["negative-timeout", "bad-name", "steps-out-of-order", "percent-over-100"],
 )
-async def test_queue_bad_body(gateway: Gateway, admin: str, body: dict[str, Any], field: str) -> None:
+async def test_queue_bad_body(
+    gateway: Gateway, admin: str, body: dict[str, Any], field: str
+) -> None:
     status, data = await gateway.api("POST", "/api/v1/queues", admin, json=body)
 
     assert status == 422
@@ -129,11 +141,18 @@ async def test_overview_forbidden_to_agent(gateway: Gateway, admin: str) -> None
     status, data = await gateway.api("GET", "/api/v1/queues", token)
 
     assert status == 403
+    assert data["type"].endswith("/forbidden")
 
 
 async def test_agent_created_with_token(gateway: Gateway, admin: str) -> None:
-    body = {"id": "anna", "name": "Anna", "skills": {"billing": 3}, "languages": ["de", "en"],
-            "capacity": {"whatsapp": 3}, "queues": ["default"]}
+    body = {
+        "id": "anna",
+        "name": "Anna",
+        "skills": {"billing": 3},
+        "languages": ["de", "en"],
+        "capacity": {"whatsapp": 3},
+        "queues": ["default"],
+    }
 
     status, data = await gateway.api("POST", "/api/v1/agents", admin, json=body)
 
@@ -266,7 +285,9 @@ async def test_transfer_with_note(gateway: Gateway, admin: str, integration: str
     second = await _agent(gateway, admin, "a2")
 
     status, data = await gateway.api(
-        "POST", "/api/v1/conversations/call-1/transfer", first,
+        "POST",
+        "/api/v1/conversations/call-1/transfer",
+        first,
         json={"to_agent": "a2", "note": "Kunde fragt nach Rechnung"},
     )
 
@@ -283,6 +304,7 @@ async def test_transfer_needs_one_target(gateway: Gateway, admin: str) -> None:
     )
 
     assert status == 422
+    assert "exactly one target" in data["detail"]
 
 
 async def test_hold_and_resume(gateway: Gateway, admin: str, integration: str) -> None:
@@ -315,8 +337,9 @@ async def test_close_not_holder(gateway: Gateway, admin: str, integration: str) 
 async def test_presence_invalid(gateway: Gateway, admin: str) -> None:
     token = await _agent(gateway, admin, "a1")
 
-    status, data = await gateway.api("PUT", "/api/v1/agents/me/presence", token,
-                                     json={"presence": "sleeping"})
+    status, data = await gateway.api(
+        "PUT", "/api/v1/agents/me/presence", token, json={"presence": "sleeping"}
+    )
 
     assert status == 422
     assert data["errors"][0]["field"] == "presence"
@@ -325,8 +348,9 @@ async def test_presence_invalid(gateway: Gateway, admin: str) -> None:
 async def test_agent_stream_gets_offer(gateway: Gateway, admin: str, integration: str) -> None:
     token = await _agent(gateway, admin, "a1")
     headers = {"Authorization": f"Bearer {token}"}
-    async with gateway.http.get(f"{gateway.base_url}/api/v1/agents/me/events",
-                                headers=headers) as stream:
+    async with gateway.http.get(
+        f"{gateway.base_url}/api/v1/agents/me/events", headers=headers
+    ) as stream:
         assert stream.headers["Content-Type"] == "text/event-stream"
         await stream.content.readline()
         await _call(gateway, integration, id="call-7")
@@ -343,8 +367,9 @@ async def test_agent_stream_private(gateway: Gateway, admin: str, integration: s
     other = await _agent(gateway, admin, "a2", capacity={"email": 1})
     headers = {"Authorization": f"Bearer {other}", "Last-Event-ID": "0-0"}
     await _call(gateway, integration, id="call-7")
-    async with gateway.http.get(f"{gateway.base_url}/api/v1/agents/me/events",
-                                headers=headers) as stream:
+    async with gateway.http.get(
+        f"{gateway.base_url}/api/v1/agents/me/events", headers=headers
+    ) as stream:
         await _call(gateway, integration, channel="email", id="mail-1")
 
         event = await _next_event(stream, "offer")
@@ -352,14 +377,13 @@ async def test_agent_stream_private(gateway: Gateway, admin: str, integration: s
     assert event["conversation_id"] == "mail-1"
 
 
-async def test_supervisor_stream_catches_up(
-    gateway: Gateway, admin: str, integration: str
-) -> None:
+async def test_supervisor_stream_catches_up(gateway: Gateway, admin: str, integration: str) -> None:
     await _call(gateway, integration, id="call-1")
     supervisor = await gateway.token(Role.SUPERVISOR, "lead")
     headers = {"Authorization": f"Bearer {supervisor}", "Last-Event-ID": "0-0"}
-    async with gateway.http.get(f"{gateway.base_url}/api/v1/supervisor/events",
-                                headers=headers) as stream:
+    async with gateway.http.get(
+        f"{gateway.base_url}/api/v1/supervisor/events", headers=headers
+    ) as stream:
         event = await _next_event(stream, "queued")
 
     assert event["conversation_id"] == "call-1"

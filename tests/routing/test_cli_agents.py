@@ -20,9 +20,27 @@ def cli_redis(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> sync_redis.Red
     return client
 
 
-def test_agents_add_prints_token(cli_redis: sync_redis.Redis, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["agents", "add", "--id", "anna", "--name", "Anna", "--skill", "billing=3",
-                 "--language", "de", "--capacity", "whatsapp=4", "--queue", "default"])
+def test_agents_add_prints_token(
+    cli_redis: sync_redis.Redis, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "agents",
+            "add",
+            "--id",
+            "anna",
+            "--name",
+            "Anna",
+            "--skill",
+            "billing=3",
+            "--language",
+            "de",
+            "--capacity",
+            "whatsapp=4",
+            "--queue",
+            "default",
+        ]
+    )
 
     out = capsys.readouterr().out.strip().splitlines()
     assert code == 0
@@ -32,7 +50,9 @@ def test_agents_add_prints_token(cli_redis: sync_redis.Redis, capsys: pytest.Cap
     assert agent["role"] == "agent"
 
 
-def test_agents_add_negative_capacity(cli_redis: sync_redis.Redis, capsys: pytest.CaptureFixture[str]) -> None:
+def test_agents_add_negative_capacity(
+    cli_redis: sync_redis.Redis, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(["agents", "add", "--id", "anna", "--name", "Anna", "--capacity", "whatsapp=-1"])
 
     assert code == 2
@@ -40,7 +60,9 @@ def test_agents_add_negative_capacity(cli_redis: sync_redis.Redis, capsys: pytes
     assert not cli_redis.exists("wag:rt:{rt}:agent:anna")
 
 
-def test_agents_add_unknown_queue(cli_redis: sync_redis.Redis, capsys: pytest.CaptureFixture[str]) -> None:
+def test_agents_add_unknown_queue(
+    cli_redis: sync_redis.Redis, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(["agents", "add", "--id", "anna", "--name", "Anna", "--queue", "nowhere"])
 
     assert code == 1

@@ -24,9 +24,16 @@ async def test_four_processes_keep_invariants(desk: Desk, redis_url: str, router
 
     processes = [
         await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tests.routing.chaos_worker", redis_url, str(seed),
-            str(STEPS), str(TOTAL), cwd=ROOT,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            sys.executable,
+            "-m",
+            "tests.routing.chaos_worker",
+            redis_url,
+            str(seed),
+            str(STEPS),
+            str(TOTAL),
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         for seed in range(WORKERS)
     ]

@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from consent.chain import ChainBreak, ChainVerifier, Head
 from consent.keys import ConsentKeys
 from consent.ledger import PERSONAL_FIELDS, personal_digest
-from consent.model import CurrentState, EventType, Method, State, state_field
+from consent.model import CurrentState, EventType, Method, State, as_text, state_field
 from consent.rules import next_state
 
 PAGE_SIZE = 1000
@@ -39,7 +39,7 @@ async def iter_entries(redis: Redis, list_key: str, start: int = 0) -> AsyncIter
         if not page:
             return
         for raw in page:
-            yield raw
+            yield raw if isinstance(raw, bytes) else raw.encode()
         position += len(page)
 
 
@@ -134,12 +134,12 @@ async def rebuild_states(
     for subject, fields in derived.items():
         stored = await redis.hgetall(keys.state(business, subject))
         encoded = {field: state.encode() for field, state in fields.items()}
-        current = {name.decode(): value.decode() for name, value in stored.items()}
+        current = {as_text(name): as_text(value) for name, value in stored.items()}
         if current != encoded:
             differences += 1
             if write:
                 async with redis.pipeline(transaction=True) as pipe:
                     pipe.delete(keys.state(business, subject))
-                    pipe.hset(keys.state(business, subject), mapping=encoded)
+                    pipe.hset(keys.state(business, subject), mapping=dict(encoded))  # type: ignore[arg-type]  # redis-py types the mapping invariantly
                     await pipe.execute()
     return {"subjects": len(derived), "differences": differences}

@@ -12,6 +12,7 @@ from common.lua import load_script
 from consent.chain import Head, seal_encoded
 from consent.errors import ChainConflict
 from consent.keys import ConsentKeys
+from consent.model import as_text
 
 MAX_APPEND_ATTEMPTS = 50
 
@@ -36,7 +37,8 @@ class DecisionLog:
         async with lock:
             expected = self._heads.get(business)
             if expected is None:
-                expected = await self._redis.get(self.keys.decisions_head(business)) or b""
+                raw = await self._redis.get(self.keys.decisions_head(business))
+                expected = as_text(raw).encode() if raw else b""
             for _ in range(MAX_APPEND_ATTEMPTS):
                 entries, keys, args = self._prepare(business, bodies, expected)
                 status, current = await self._script(keys=keys, args=args)

@@ -55,6 +55,7 @@ from consent.model import (
     NO_CONSENT,
     CurrentState,
     State,
+    as_text,
     state_field,
 )
 from consent.phones import DEFAULT_REGION, normalize_phone, subject_id
@@ -239,7 +240,7 @@ class Gate:
         category = None
         if template_name is not None:
             stored = await self._redis.hget(self._keys.template_categories, template_name)
-            category = stored.decode() if stored else template_category
+            category = as_text(stored) if stored else template_category
             if category is None:
                 return None, None, "unknown_template"
         elif template_category is not None:

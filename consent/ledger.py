@@ -31,6 +31,7 @@ from consent.model import (
     EventType,
     Method,
     State,
+    as_text,
     state_field,
 )
 from consent.phones import DEFAULT_REGION, normalize_phone, subject_id, user_id_digest
@@ -105,14 +106,14 @@ class Ledger:
 
     async def states_of_subject(self, business: str, subject: str) -> dict[str, CurrentState]:
         raw = await self.redis.hgetall(self.keys.state(business, subject))
-        return {name.decode(): CurrentState.decode(value) for name, value in raw.items()}
+        return {as_text(name): CurrentState.decode(value) for name, value in raw.items()}
 
     async def subject_of_user(self, business: str, user_id: str) -> str | None:
         """Return the subject id last seen with a business-scoped user id, if any."""
         raw = await self.redis.get(
             self.keys.user_subject(business, user_id_digest(self.secret, user_id))
         )
-        return raw.decode() if raw else None
+        return as_text(raw) if raw else None
 
     async def append(
         self, records: list[ConsentRecord], *, idempotency_key: str | None = None
@@ -375,7 +376,7 @@ class Ledger:
         return events
 
     async def businesses(self) -> list[str]:
-        return sorted(member.decode() for member in await self.redis.smembers(self.keys.businesses))
+        return sorted(as_text(member) for member in await self.redis.smembers(self.keys.businesses))
 
     async def head(self, business: str) -> Head:
         return Head.decode(await self.redis.get(self.keys.ledger_head(business)))

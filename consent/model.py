@@ -141,3 +141,8 @@ class Subject:
 
 def state_field(channel: str, purpose: str) -> str:
     return f"{channel}:{purpose}"
+
+
+def as_text(value: bytes | str) -> str:
+    """Return a Redis reply as text; the clients here return bytes, but the type allows str."""
+    return value.decode() if isinstance(value, bytes) else value

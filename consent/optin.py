@@ -19,7 +19,15 @@ import structlog
 from consent.errors import InvalidTransition
 from consent.ledger import Ledger
 from consent.messages import message
-from consent.model import AppendedEvent, ConsentRecord, EventType, Method, State, state_field
+from consent.model import (
+    AppendedEvent,
+    ConsentRecord,
+    EventType,
+    Method,
+    State,
+    as_text,
+    state_field,
+)
 from consent.texts import TextVersion
 
 log = structlog.get_logger(__name__)
@@ -308,7 +316,10 @@ class OptIns:
         )
         expired = 0
         for member in due:
-            subject, purpose, event_id = member.decode().split(":")
+            assert isinstance(
+                member, bytes | str
+            )  # ZRANGEBYSCORE without scores returns members only
+            subject, purpose, event_id = as_text(member).split(":")
             current = (await self.ledger.states_of_subject(business, subject)).get(
                 state_field("whatsapp", purpose)
             )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from redis.asyncio import Redis
 
 from consent.keys import ConsentKeys
+from consent.model import as_text
 
 CATEGORIES = ("marketing", "utility", "authentication")
 
@@ -34,8 +35,8 @@ class TemplateCategories:
 
     async def get(self, template_name: str) -> str | None:
         raw = await self._redis.hget(self._key, template_name)
-        return raw.decode() if raw else None
+        return as_text(raw) if raw else None
 
     async def all(self) -> dict[str, str]:
         raw = await self._redis.hgetall(self._key)
-        return {name.decode(): value.decode() for name, value in raw.items()}
+        return {as_text(name): as_text(value) for name, value in raw.items()}

@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 from common.clock import Clock
 from consent.errors import InvalidRecord, UnknownText
 from consent.keys import ConsentKeys
-from consent.model import DEFAULT_PURPOSES, LANGUAGES
+from consent.model import DEFAULT_PURPOSES, LANGUAGES, as_text
 
 BUSINESS_PLACEHOLDER = "{business_name}"
 MAX_TEXT_CHARS = 4000
@@ -140,7 +140,7 @@ class TextStore:
 
     async def current(self, purpose: str, language: str) -> TextVersion | None:
         version_id = await self._redis.hget(self._keys.current_texts, f"{purpose}:{language}")
-        return await self.get(version_id.decode()) if version_id else None
+        return await self.get(as_text(version_id)) if version_id else None
 
     async def current_for(self, language: str) -> dict[str, TextVersion]:
         """Return the current text of every purpose that has one in `language`, in purpose order."""

@@ -18,6 +18,7 @@ import orjson
 import structlog
 from redis.exceptions import RedisError
 
+from consent.model import as_text
 from gateway.consent_feature import ConsentServices
 
 log = structlog.get_logger(__name__)
@@ -49,12 +50,14 @@ async def deliver_pending(services: ConsentServices, http: aiohttp.ClientSession
     delivered = 0
     for business in await ledger.businesses():
         cursor_raw = await ledger.redis.hget(ledger.keys.crm_cursor, business)
-        cursor = cursor_raw.decode() if cursor_raw else "0-0"
+        cursor = as_text(cursor_raw) if cursor_raw else "0-0"
         entries = await ledger.redis.xrange(
             ledger.keys.outbox(business), min=f"({cursor}", count=BATCH
         )
-        for entry_id, fields in entries:
-            await _deliver_one(services, http, url, secret, business, fields[b"event_id"].decode())
+        for entry_id, fields in entries or []:
+            assert entry_id is not None and fields is not None  # XRANGE returns complete entries
+            event_id = as_text(fields[b"event_id"])
+            await _deliver_one(services, http, url, secret, business, event_id)
             await ledger.redis.hset(ledger.keys.crm_cursor, business, entry_id)
             await ledger.redis.xtrim(
                 ledger.keys.outbox(business), minid=entry_id, approximate=False

@@ -62,7 +62,10 @@ async def consent_secret(redis: Redis, settings: Settings) -> bytes:
     key = ConsentKeys(settings.redis_prefix).secret
     await redis.set(key, secrets.token_hex(32), nx=True)
     stored = await redis.get(key)
-    return bytes(stored)
+    if stored is None:
+        msg = f"the consent secret at {key} vanished right after it was written"
+        raise RuntimeError(msg)
+    return stored if isinstance(stored, bytes) else stored.encode()
 
 
 async def build_consent(redis: Redis, settings: Settings, clock: Clock) -> ConsentServices:

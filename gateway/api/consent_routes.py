@@ -124,7 +124,7 @@ async def record_consent(request: web.Request) -> web.Response:
             business_name=request.app[SETTINGS].consent_business_name,
             given=[event],
             language=body.language or "de",
-            occurred_ms=int(event.event["occurred_ms"]),
+            occurred_ms=int(str(event.event["occurred_ms"])),
         )
         answer["confirmation"] = {
             "code": outcome.code,

@@ -7,7 +7,7 @@
 `assign`: 1000 agents (two of four skills, German and/or English, one WhatsApp chat each)
 are all busy while N chats wait, each needing one skill and one language. One sample:
 an agent closes its chat, and the close step offers it the best waiting chat it can take
-(one Lua script run); the time of that call is the assignment latency. The new offer is
+(one Lua script run). The time of that call is the assignment latency. The new offer is
 then accepted and one chat is handed in, so N stays constant.
 
 `webhook`: `wa-gateway serve` runs as its own process; agents listen on their SSE
@@ -364,7 +364,7 @@ async def post_at_rate(
         sent[conversation_id_for(PHONE_NUMBER_ID, wa_id)] = time.perf_counter()
         async with http.post(f"{base}/webhooks/whatsapp", data=body, headers=headers) as response:
             if response.status != 200:
-                print(f"webhook answered {response.status}", file=sys.stderr)
+                print(f"webhook returned HTTP {response.status}", file=sys.stderr)
 
     for n in range(rate * seconds):
         delay = start + n / rate - time.perf_counter()

@@ -128,7 +128,7 @@ class AgentDirectory:
         await self._router.delete_agent(agent_id)
 
     async def interactions(self, agent_id: str) -> list[dict[str, Any]]:
-        """Return the conversations the agent holds (offered, assigned, held, wrap-up)."""
+        """Return the agent's conversations: offered, assigned, held or in wrap-up."""
         ids = sorted(
             text(member)
             for member in await self._redis.smembers(self._keys.agent_interactions(agent_id))

@@ -23,7 +23,7 @@ class Strict(BaseModel):
 
 
 class QueueMatch(Strict):
-    """Which interactions a queue takes; an empty list matches anything."""
+    """Rules that select the interactions a queue takes; an empty list matches anything."""
 
     business_numbers: list[str] = Field(
         default_factory=list, description="WhatsApp phone_number_id values."

@@ -1,10 +1,11 @@
 """The routing engine: every step that moves an interaction is one Lua script run.
 
 Each method takes ids and returns the script's JSON result, or raises RoutingError when
-the step is refused (and then changed nothing, except that an answer to an offer whose
-deadline has passed expires that offer). Several processes may run steps at once;
-Redis runs each script alone, so no interaction is offered twice and no agent goes
-above capacity.
+the step is rejected. A rejected step changes nothing, with one exception: accepting or
+rejecting an offer after its deadline expires that offer at once.
+
+Several processes may run steps at once. Redis runs each script alone, so no
+interaction is offered twice and no agent goes above capacity.
 """
 
 from __future__ import annotations
@@ -161,7 +162,7 @@ class Router:
         return data
 
     async def close(self, conversation_id: str, agent_id: str | None) -> dict[str, Any]:
-        """Close; `agent_id` None acts as a supervisor on whoever holds it."""
+        """Close the conversation; with `agent_id` None a supervisor closes it for its agent."""
         return await self._scripts.run("close", conversation_id, agent_id or "")
 
     async def end_wrap_up(self, conversation_id: str, agent_id: str | None) -> dict[str, Any]:

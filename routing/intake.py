@@ -1,9 +1,10 @@
 """The hand-off from inbound processing to routing.
 
-Inbound processing calls `Intake.on_customer_message` once per new customer message. A
-conversation that is new or closed is enqueued (a returning customer first for their
-last agent); one that is already waiting stays where it is; one that an agent holds is
-delivered to that agent's event stream, and one in wrap-up goes back to its agent.
+Inbound processing calls `Intake.on_customer_message` once per new customer message.
+A new or closed conversation is enqueued, and a returning customer is offered first to
+their last agent. A waiting conversation keeps its place. The message of an assigned
+conversation goes to its agent's event stream, and a conversation in wrap-up goes back
+to the agent who closed it.
 """
 
 from __future__ import annotations
@@ -86,8 +87,8 @@ class Intake:
         """Enqueue or deliver; return `queued`, `waiting` or `delivered`.
 
         The service window expiry is `window_expires_at_ms` when given, else the one that
-        `sessions.windows` computes from the conversation, else `timestamp_ms` plus 24 hours;
-        without any of them the chat has no known window.
+        `sessions.windows` computes from the conversation, else `timestamp_ms` plus 24 hours.
+        Without any of them the chat has no known window.
         """
         # One round trip for both reads: this runs once per inbound message.
         async with self._redis.pipeline(transaction=False) as pipe:

@@ -1,8 +1,8 @@
 """Redis key names of the routing package.
 
 Every routing key shares the hash tag `{rt}`. Matching reads queues and agents together
-and must change them in one Lua step, so on Redis Cluster all of routing has to live in
-one slot; a per-conversation tag would split it across nodes. The Lua scripts build the
+and changes them in one Lua step, so on Redis Cluster all of routing must live in one
+slot. A tag per conversation would spread those keys over several nodes. The Lua scripts build the
 same names from `base` (see `lua/lib_core.lua`); a test checks that both agree.
 """
 
@@ -39,7 +39,7 @@ class RoutingKeys:
         return f"{self.base}agent:{agent_id}"
 
     def agent_interactions(self, agent_id: str) -> str:
-        """Set of the interaction ids the agent holds (offered, assigned, held, wrap_up)."""
+        """Set of the agent's interaction ids: offered, assigned, held or in wrap-up."""
         return f"{self.base}agent:{agent_id}:ixs"
 
     def offer(self, offer_id: str) -> str:

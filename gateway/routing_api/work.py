@@ -1,4 +1,4 @@
-"""Routes that move work: answering offers, and close, transfer, hold and resume.
+"""Routes that move work: accept and reject offers; close, transfer, hold and resume conversations.
 
 Agents act on their own offers and conversations; supervisors may act on any
 conversation (for example to transfer the chats of an agent who left).

@@ -16,7 +16,7 @@ local function held_by(ix_id, agent_id, states)
       ix.state .. '; this needs it ' .. table.concat(states, ' or '), {state = ix.state})
   end
   if agent_id ~= '' and ix.agent_id ~= agent_id then
-    return nil, failure('not_holder', 'conversation `' .. ix_id .. '` is held by another agent')
+    return nil, failure('not_holder', 'conversation `' .. ix_id .. '` is assigned to another agent')
   end
   return ix, nil
 end

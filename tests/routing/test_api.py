@@ -13,7 +13,7 @@ import pytest
 from common.clock import ManualClock
 from gateway.auth import Role
 from gateway.settings import Settings
-from tests.helpers import Gateway, running_gateway
+from tests.helpers import Gateway, envelope, running_gateway, text_value
 
 
 @pytest.fixture
@@ -393,3 +393,37 @@ async def test_stream_needs_agent_token(gateway: Gateway, admin: str) -> None:
     status, _ = await gateway.api("GET", "/api/v1/agents/me/events", admin)
 
     assert status == 403
+
+
+async def test_webhook_chat_offered(gateway: Gateway, admin: str) -> None:
+    token = await _agent(gateway, admin, "a1")
+
+    response = await gateway.post_webhook(envelope(text_value("wamid.r1", "Hallo")))
+    assert response.status == 200
+    await gateway.drain()
+
+    offer = await _my_offer(gateway, token)
+    assert offer["channel"] == "whatsapp"
+    assert offer["queue"] == "default"
+    assert offer["window_expires_at_ms"] == 1_750_000_000_000 + 24 * 3_600_000
+
+
+async def test_webhook_message_to_agent(gateway: Gateway, admin: str) -> None:
+    token = await _agent(gateway, admin, "a1")
+    await gateway.post_webhook(envelope(text_value("wamid.r1", "Hallo")))
+    await gateway.drain()
+    offer = await _my_offer(gateway, token)
+    await gateway.api("POST", f"/api/v1/offers/{offer['offer_id']}/accept", token)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with gateway.http.get(
+        f"{gateway.base_url}/api/v1/agents/me/events", headers=headers
+    ) as stream:
+        await stream.content.readline()
+        await gateway.post_webhook(
+            envelope(text_value("wamid.r2", "Noch da?", timestamp_s=1_750_000_060))
+        )
+        await gateway.drain()
+
+        event = await _next_event(stream, "message")
+
+    assert event["conversation_id"] == offer["conversation_id"]

@@ -12,6 +12,7 @@ from gateway.problems import ProblemError, bad_request, json_response, not_found
 from routing.intake import Intake
 from sessions.conversations import Conversation, ConversationStore
 from sessions.messages import MessageStore
+from sessions.windows import compute_window
 
 MAX_LIMIT = 500
 
@@ -33,8 +34,11 @@ def _limit(request: web.Request, default: int = 100) -> int:
     return int(raw)
 
 
-async def conversation_view(conversation: Conversation, intake: Intake) -> dict[str, Any]:
+async def conversation_view(
+    conversation: Conversation, intake: Intake, now_ms: int
+) -> dict[str, Any]:
     interaction = await intake.describe(conversation.id)
+    window = compute_window(conversation.fields, now_ms)
     return {
         "id": conversation.id,
         "phone_number_id": conversation.phone_number_id,
@@ -47,6 +51,7 @@ async def conversation_view(conversation: Conversation, intake: Intake) -> dict[
         "created_at_ms": conversation.created_at_ms,
         "last_customer_message_at_ms": conversation.last_customer_message_at_ms,
         "referral": conversation.referral,
+        "window": window.as_dict(),
     }
 
 
@@ -63,7 +68,7 @@ async def list_conversations(request: web.Request) -> web.Response:
         conversation = await conversations.get(conversation_id)
         if conversation is None:
             continue
-        view = await conversation_view(conversation, intake)
+        view = await conversation_view(conversation, intake, request.app[CLOCK].now_ms())
         if state and view["state"] != state:
             continue
         if queue and view["queue"] != queue:
@@ -94,7 +99,7 @@ async def _visible_conversation(request: web.Request) -> tuple[Conversation, Int
 @requires(Role.ADMIN, Role.SUPERVISOR, Role.AGENT)
 async def get_conversation(request: web.Request) -> web.Response:
     conversation, intake = await _visible_conversation(request)
-    return json_response(await conversation_view(conversation, intake))
+    return json_response(await conversation_view(conversation, intake, request.app[CLOCK].now_ms()))
 
 
 @requires(Role.ADMIN, Role.SUPERVISOR, Role.AGENT)

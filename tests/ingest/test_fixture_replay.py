@@ -137,6 +137,9 @@ async def _check_message(gateway, token, raw_message, expected):
     assert conversation["customer_id"] == customer_id
     assert conversation["phone_number_id"] == phone_number_id
     assert conversation["state"] == expected["state"]
+    if kind != "system":
+        expected_expiry = int(raw_message["timestamp"]) * 1000 + 24 * 3_600_000
+        assert conversation["window"]["expires_at_ms"] == expected_expiry
     if expected.get("referral"):
         assert conversation["referral"]["source_type"] == expected["referral"]
 

@@ -38,7 +38,14 @@ local event = {type = 'message', conversation_id = ix_id, agent_id = ix.agent_id
 
 if ix.state == 'wrap_up' then
   local a = agent(ix.agent_id)
-  if ix.holds_capacity ~= '1' and a then take_capacity(a, ix.channel, ix_id) end
+  if ix.holds_capacity ~= '1' and not (a and has_room(a, ix.channel)) then
+    -- A hold freed this slot and the agent filled it since: queue it, sticky to them.
+    finish(ix_id, ix, a)
+    spec.preferred_agent = ix.agent_id
+    local offers = enqueue(ix_id, spec)
+    return result({outcome = 'queued', reopened = true, offers = offers})
+  end
+  if ix.holds_capacity ~= '1' then take_capacity(a, ix.channel, ix_id) end
   unschedule('wrapup:' .. ix_id)
   redis.call('HSET', k_ix(ix_id), 'state', 'assigned', 'assigned_at_ms', fmt(NOW),
     'wrap_up_until_ms', '')

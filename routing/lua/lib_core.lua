@@ -6,6 +6,10 @@
 --   ARGV[3] = a random nonce for new offer ids, ARGV[4..] = arguments of the script.
 -- Every script returns one JSON document: {"ok": true, ...} or {"error": code, "detail": text}.
 --
+-- NOTE: the scripts build key names from ARGV[1] instead of receiving them in KEYS. That
+-- is fine on one Redis or Valkey server, and every key carries the `{rt}` hash tag of
+-- KEYS[1], but it has not been tried on Redis Cluster.
+--
 -- Numbers go to Redis through fmt(): Lua's own number-to-string conversion keeps only
 -- 14 significant digits, which would corrupt queue scores.
 

@@ -124,6 +124,9 @@ local function make_offer(ix_id, ix, queue, cfg, a, kind, note, from_agent)
 end
 
 -- Offer waiting interactions of `queues` to agents until no pair matches.
+-- NOTE: only the first `scan_depth` waiting interactions of each queue are examined, so
+-- that a deep queue costs no more than a short one. A chat further back that only a
+-- free specialist could take waits until the ones in front of it move.
 -- Each round takes the best-placed matchable interaction over all the queues; an
 -- interaction nobody can take yet schedules a wake-up for its next bullseye step or
 -- the end of its sticky wait, because nothing else would look at it again then.

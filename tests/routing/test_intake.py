@@ -130,3 +130,20 @@ async def test_window_from_sessions(intake: Intake, desk: Desk) -> None:
 
     state = await desk.state("conv-1")
     assert int(state["window_expires_at_ms"]) == last_ms + 24 * 3_600_000
+
+
+async def test_wrap_up_full_agent_requeues(intake: Intake, desk: Desk) -> None:
+    await desk.queue("default", wrap_up_s=30, hold_frees_capacity=True)
+    await desk.agent("a1", capacity={"whatsapp": 1})
+    await _message(intake)
+    await desk.assign("a1", "conv-1")
+    await desk.router.hold("conv-1", "a1")
+    await desk.chat("other")
+    await desk.assign("a1", "other")
+    await desk.router.close("conv-1", "a1")
+
+    assert await _message(intake) == "queued"
+
+    assert await desk.waiting() == ["conv-1"]
+    assert (await desk.state("conv-1"))["preferred_agent"] == "a1"
+    await desk.check()

@@ -69,8 +69,8 @@ async def verify_ledger(redis: Redis, prefix: str, business: str) -> VerifyRepor
 
 
 async def _verify_personal(redis: Redis, keys: ConsentKeys, business: str) -> ChainBreak | None:
-    # Erased personal fields are simply absent; stored ones must still match the digests the
-    # chain covers, so a changed IP or phone number is detected too.
+    # Erased personal fields are simply absent. Stored ones must still match the digests that
+    # the chain covers, so a changed IP or phone number is detected too.
     async for event in iter_events(redis, keys, business):
         raw = await redis.hget(
             keys.personal(business, str(event["subject"])), str(event["event_id"])

@@ -1,7 +1,7 @@
 """Hash chains: canonical JSON, `hash = SHA-256(prev_hash || canonical JSON)`, and verification.
 
 The consent ledger and the gate's decision log are both such chains. Each entry is stored
-as JSON with `seq`, `prev_hash` and `hash`; the hash covers every other member, so an edited
+as JSON with `seq`, `prev_hash` and `hash`. The hash covers every other member, so an edited
 member, a deleted entry (its successor's `prev_hash` or `seq` no longer fits) and a dropped
 tail (the stored head no longer fits) are all detected.
 """

@@ -1,6 +1,6 @@
 """Erase one person's personal fields (GDPR Art. 17) while the ledger still verifies.
 
-The chain covers only salted digests of phone, user id, IP and user agent; deleting the stored
+The chain covers only salted digests of phone, user id, IP and user agent. Deleting the stored
 values and their salts leaves digests that can no longer be linked to the person. The keyed
 subject id stays in the ledger, in the state and on the suppression list, so a withdrawal keeps
 being honoured and an old consent cannot come back through an import or CRM sync.

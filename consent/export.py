@@ -1,8 +1,8 @@
 """Export ledger events for CRMs: flat CSV, JSON lines, Salesforce and Dynamics 365 consent records.
 
 Salesforce: each event becomes a `ContactPointTypeConsent` (consent for the phone contact point
-type and a data use purpose) and a `ContactPointConsent` (consent for the phone number itself),
-with CaptureDate, CaptureSource, CaptureContactPointType, DoubleConsentCaptureDate,
+type and a data use purpose) and a `ContactPointConsent` (consent for the phone number itself).
+Both carry CaptureDate, CaptureSource, CaptureContactPointType, DoubleConsentCaptureDate,
 PrivacyConsentStatus and EffectiveFrom, following Salesforce's object reference (API 45.0+).
 Lookups (DataUsePurposeId, ContactPointId, PartyId) are given by name for the import job to resolve.
 """
@@ -147,9 +147,9 @@ def to_salesforce(event: dict[str, Any]) -> str:
 
 
 def to_dynamics(event: dict[str, Any]) -> str:
-    # NOTE: column names follow Customer Insights - Journeys' Contact Point Consent table
-    # (msdynmkt_contactpointconsent4) as far as known here; choice columns are written as labels,
-    # and the import job must map them to the option values of the target environment.
+    # NOTE: the column names follow the Contact Point Consent table of Customer Insights -
+    # Journeys (msdynmkt_contactpointconsent4) but were not checked against a live environment.
+    # Choice columns are written as labels, so the import job must map them to option values.
     personal = event.get("personal") or {}
     state = str(event["state"])
     value = (

@@ -1,6 +1,6 @@
-"""Consent forms: which purposes a form asks for, for which business number, and its signed tokens.
+"""Consent forms: the purposes and business number of each form, and its signed tokens.
 
-The form `default` asks for every purpose that has a current text. A form token signs the form
+The form `default` requests every purpose that has a current text. A form token signs the form
 id, the language and the exact text versions shown, so the stored event names the text the
 customer saw even if an admin publishes a new version meanwhile; it also serves as the CSRF
 token, because only a page this gateway rendered carries a valid one.

@@ -20,10 +20,11 @@ Call it at dispatch time, right before the send, not only when a campaign is pla
 withdrawal is effective on the very next decision. `phone` is E.164 or anything
 `phonenumbers` reads (default region DE).
 
-The required purpose: a template's current category from `TemplateCategories` (Meta may have
-recategorised it since it was created), else `template_category` as passed; a marketing
-template always needs `marketing`, other categories map through `category_purposes`. Without
-a template, `purpose` is used. Only consent on the `whatsapp` channel counts (UWG §7(2):
+The required purpose comes from the template's current category in `TemplateCategories`,
+because Meta may have recategorised the template since it was created. Without a stored
+category, `template_category` as passed is used. A marketing template always needs
+`marketing`, and other categories map through `category_purposes`. Without a template,
+`purpose` is used. Only consent on the `whatsapp` channel counts (UWG §7(2):
 consent is given per channel).
 
 Fail closed: an unknown template, an unknown purpose, a Redis error or a decision that could
@@ -102,7 +103,7 @@ class Gate:
         self._clock = clock
         self._secret = secret
         self._purposes = tuple(purposes)
-        # Marketing templates always need marketing consent, whatever the configuration says.
+        # Marketing templates always need marketing consent, whatever the configuration sets.
         self._category_purposes = {
             **DEFAULT_CATEGORY_PURPOSES,
             **(category_purposes or {}),
@@ -122,7 +123,7 @@ class Gate:
         template_name: str | None = None,
         actor: str = "system",
     ) -> Decision:
-        """Decide one send and log the decision; never raises."""
+        """Decide one send and log the decision; Redis errors become a `gate_unavailable` denial."""
         decisions = await self.check_many(
             phone_number_id,
             [phone],
@@ -144,7 +145,9 @@ class Gate:
         actor: str = "system",
         batch_size: int = BULK_BATCH_SIZE,
     ) -> list[Decision]:
-        """Decide a send of one template to many phones, pipelined in batches; never raises.
+        """Decide a send of one template to many phones, pipelined in batches.
+
+        Redis errors and chain conflicts deny every phone with `gate_unavailable` (fail closed).
 
         Returns one Decision per phone, in order. A campaign calls this per dispatch batch.
         """
@@ -187,7 +190,7 @@ class Gate:
         ]
         decisions: list[Decision] = []
 
-        # The state read of the next batch overlaps with logging the current one; the log
+        # The state read of the next batch overlaps with logging the current one. The log
         # appends themselves stay strictly in order, because each one chains onto the last.
         next_read: asyncio.Future[tuple[list[str | None], list[CurrentState]]] | None = None
         if batches:

@@ -1,8 +1,8 @@
 """Import consents collected elsewhere (CSV or JSON lines).
 
 A row with evidence of a double opt-in (for example the wamid or e-mail of the confirmation)
-becomes `given` plus `confirmed`, so active; a row without evidence becomes `given` by import,
-which is `unverified` and denied by the gate until the customer confirms. `refused` and
+becomes `given` plus `confirmed`, so it is active. A row without evidence becomes `given` by
+import, which is `unverified`, and the gate denies it until the customer confirms. `refused` and
 `withdrawn` rows are recorded as such. Each row is keyed on its content, so importing the same
 file twice adds nothing.
 """

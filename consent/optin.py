@@ -34,7 +34,7 @@ log = structlog.get_logger(__name__)
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes get typed by hand too
 CODE_PATTERN = re.compile(r"(?<![A-Z0-9])([A-HJ-NP-Z2-9]{4})-?([A-HJ-NP-Z2-9]{4})(?![A-Z0-9])")
-# After the deadline the code key is kept a while longer, so a late code gets a clear answer.
+# After the deadline the code key is kept a while longer, so that a late code is recognised as expired.
 CODE_GRACE_MS = 7 * 24 * 3600 * 1000
 
 
@@ -65,7 +65,7 @@ def wa_me_link(business_display_number: str, text: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class FormOutcome:
-    """What a form submission recorded; `code` is set when at least one purpose was given."""
+    """The events recorded for one form submission; `code` is set when at least one purpose was given."""
 
     given: list[AppendedEvent]
     refused: list[AppendedEvent]

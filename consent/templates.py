@@ -1,8 +1,8 @@
 """The current Meta category of each template, which decides the purpose the gate requires.
 
-Meta may recategorise a template (for example utility to marketing); the template sync and
-the `template_category_update` webhook write the new category here, and the gate always reads
-the category stored at decision time.
+Meta may recategorise a template, for example from utility to marketing. The template sync and
+the `template_category_update` webhook write the new category here, and the gate reads the
+category stored at decision time.
 """
 
 from __future__ import annotations

@@ -120,7 +120,7 @@ class TextStore:
                 field="text",
             )
         if "STOP" not in rendered:
-            # GDPR Art. 7(3): the person must be told before consenting how to withdraw.
+            # GDPR Art. 7(3): the person must be informed before consenting how to withdraw.
             raise InvalidRecord(
                 "the text does not tell how to withdraw; add for example "
                 '"Antworten Sie STOP" or "Reply STOP"',

@@ -1,7 +1,7 @@
 """Withdrawals: STOP keywords, Meta's marketing opt-outs, the business's opt-out button, agents.
 
-GDPR Art. 7(3): withdrawing must be as easy as giving consent and takes effect at once; the
-gate reads the state written here on its very next decision.
+GDPR Art. 7(3): withdrawing must be as easy as giving consent, and it takes effect at once.
+The gate reads the state written here on its very next decision.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ USER_STOPPED_MARKETING = (
 
 @dataclass(frozen=True, slots=True)
 class Contact:
-    """Who a withdrawal is about: the wa_id (digits) when Meta sent one, else the business-scoped user id."""
+    """The contact of a withdrawal: the wa_id (digits) when Meta sent one, else the business-scoped user id."""
 
     wa_id: str | None
     user_id: str | None = None

@@ -1,8 +1,8 @@
 """Send each new consent event to a configured CRM endpoint, signed, retried until acknowledged.
 
 Events come from each business number's outbox stream in ledger order. An event counts as
-delivered only after the endpoint answers 2xx; until then the same event is retried with
-backoff and no later event is sent, so the CRM sees the events in order. The body is the event
+delivered only after the endpoint returns 2xx. Until then the same event is retried with
+backoff and no later event is sent, so the CRM receives the events in order. The body is the event
 as JSON with its personal fields; `X-Consent-Signature: sha256=<hex>` is the HMAC-SHA256 of
 the raw body with `WAG_CONSENT_CRM_WEBHOOK_SECRET`.
 """
@@ -99,7 +99,7 @@ async def _deliver_one(
             if 200 <= response.status < 300:
                 return
             raise CrmDeliveryError(
-                f"the CRM endpoint answered {response.status} for event {event_id}"
+                f"the CRM endpoint returned {response.status} for event {event_id}; it is retried"
             )
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise CrmDeliveryError(

@@ -1,8 +1,8 @@
 """Feature: the consent services of the gateway process.
 
 Sets up the ledger, the gate (also as the campaign dispatcher's `TEMPLATE_GATE`), the consent
-texts, opt-in codes and withdrawals on the app, and the routes and hooks that use them: the
-consent form, the consent APIs and the inbound consent reactions. List it in `FEATURES` after
+texts, opt-in codes and withdrawals on the app. It also adds the routes and hooks that use
+them: the consent form, the consent APIs and the inbound consent reactions. List it in `FEATURES` after
 `gateway.inbound.service` and `gateway.outbound.feature` and before the campaign feature.
 """
 

@@ -2,7 +2,7 @@
 
 German by default, English with `?lang=en`. One unticked checkbox per purpose, the number
 typed in by the customer, a signed single-use token against CSRF, a honeypot field and rate
-limits per IP and per number. Every answer looks the same whether or not a number is known.
+limits per IP and per number. Every response looks the same whether or not a number is known.
 """
 
 from __future__ import annotations
@@ -203,7 +203,7 @@ class ConsentForm:
         phone_raw = str(data.get("phone", ""))[:64]
 
         if str(data.get("website", "")).strip():
-            # A honeypot hit is answered like a refusal, so a bot learns nothing; nothing is stored.
+            # A honeypot hit gets the refusal page, so a bot learns nothing. Nothing is stored.
             log.info("consent_form_honeypot", form_id=form_id)
             return render_page("refused.html", language, business_name=name, back=back)
 

@@ -1,8 +1,8 @@
 """Consent reactions of inbound processing: opt-in codes, STOP keywords, Meta's opt-outs.
 
-Registered as inbound hooks. Each hook may run more than once for the same update (a worker
-that died mid-way is retried), so every ledger write is keyed on the evidence (the wamid or the
-webhook change id), and each reply is sent at most once per inbound wamid.
+Registered as inbound hooks. Each hook may run more than once for the same update, because
+the work of a worker that died mid-way is retried. So every ledger write is keyed on the
+evidence (the wamid or the webhook change id), and each reply is sent at most once per wamid.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from aiohttp import web
 
 from consent.messages import message as customer_message
 from consent.messages import purpose_names
+from consent.model import AppendedEvent
 from consent.withdrawal import Contact
 from gateway.appkeys import REDIS, SETTINGS
 from gateway.inbound.hooks import INBOUND_HOOKS, InboundHooks
@@ -54,7 +55,9 @@ class ConsentReactions:
                 conversation_id,
                 message.wamid,
                 customer_message(
-                    "stop_confirmed", self._language(withdrawn), business=self._name(message)
+                    "stop_confirmed",
+                    await self._language(business, withdrawn),
+                    business=self._name(message),
                 ),
             )
             return
@@ -124,12 +127,14 @@ class ConsentReactions:
             self.app[SETTINGS].consent_business_name or message.display_phone_number or "WhatsApp"
         )
 
-    @staticmethod
-    def _language(events: list) -> str:  # type: ignore[type-arg]
-        # A STOP reply goes out in German unless the customer's consent was given in English.
-        for event in events:
-            if event.event.get("language"):
-                return str(event.event["language"])
+    async def _language(self, business: str, withdrawn: list[AppendedEvent]) -> str:
+        """Return the language of the customer's newest event that has one; German by default."""
+        if not withdrawn:
+            return "de"
+        history = await self.services.ledger.history(business, str(withdrawn[0].event["subject"]))
+        for event in reversed(history):
+            if event.get("language"):
+                return str(event["language"])
         return "de"
 
     async def _reply(self, business: str, conversation_id: str, wamid: str, text: str) -> None:

@@ -271,7 +271,7 @@ async def list_texts(request: web.Request) -> web.Response:
 
 @requires(Role.ADMIN)
 async def put_form(request: web.Request) -> web.Response:
-    """`PUT /api/v1/consent-forms/{form_id}`: define which purposes a form asks for and for which number."""
+    """`PUT /api/v1/consent-forms/{form_id}`: set the purposes and the business number of a form."""
     body = await parse_body(request, FormBody)
     unknown = [
         purpose for purpose in body.purposes if purpose not in services_of(request).ledger.purposes

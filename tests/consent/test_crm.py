@@ -72,7 +72,7 @@ async def test_delivers_after_retry(
     await services.ledger.append([make_record(purpose="service_updates")])
 
     async with aiohttp.ClientSession() as http:
-        with pytest.raises(CrmDeliveryError, match="answered 503"):
+        with pytest.raises(CrmDeliveryError, match="returned 503"):
             await deliver_pending(services, http)
         delivered = await deliver_pending(services, http)
         again = await deliver_pending(services, http)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import platform
 import sys
 import tempfile
@@ -77,10 +78,12 @@ async def run(recipients: int, batch: int, verify: bool) -> None:
             allowed = sum(1 for decision in decisions if decision.allowed)
             print(
                 f"decided {len(decisions):,} sends ({allowed:,} allowed) in {elapsed:.2f} s: "
-                f"{len(decisions) / elapsed:,.0f} decisions/s (batch {batch}, every decision logged)"
+                f"{len(decisions) / elapsed:,.0f} decisions/s "
+                f"(batch {batch}, every decision logged)"
             )
             print(
-                f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}"
+                f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+                f"Python {platform.python_version()}"
             )
 
             if verify:

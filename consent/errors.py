@@ -21,7 +21,7 @@ class InvalidRecord(ConsentError):
 
 
 class InvalidTransition(ConsentError):
-    """An event does not apply to the current state (for example a confirmation without a pending opt-in)."""
+    """An event that does not apply to the current state (a confirmation without an opt-in)."""
 
 
 class UnknownText(ConsentError):

@@ -85,7 +85,9 @@ class Decision:
 
 
 class Gate:
-    """Decide template sends against the consent state and log each decision (see the module docstring)."""
+    """Decide template sends against the consent state and log each decision (see the module
+    docstring).
+    """
 
     def __init__(
         self,

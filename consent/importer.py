@@ -75,7 +75,10 @@ def _bool(value: Any) -> bool | None:
 
 
 def records_for(row: dict[str, Any], business: str) -> list[ConsentRecord]:
-    """Turn one import row into ledger records; raise ValueError or ConsentError naming the problem."""
+    """Turn one import row into ledger records.
+
+    Raise ValueError or ConsentError naming the problem.
+    """
     kind = str(row.get("type") or row.get("event_type") or "given").lower()
     if kind not in IMPORTABLE:
         msg = f"type `{kind}` cannot be imported; use given, refused or withdrawn"
@@ -112,7 +115,10 @@ def records_for(row: dict[str, Any], business: str) -> list[ConsentRecord]:
 async def import_rows(
     ledger: Ledger, rows: Iterator[tuple[int, dict[str, Any]]], business: str, progress: Any = None
 ) -> ImportReport:
-    """Append each row; a rejected row is reported with its line number and the others still go in."""
+    """Append each row.
+
+    A rejected row is reported with its line number and the others still go in.
+    """
     report = ImportReport()
     for number, row in rows:
         report.rows += 1

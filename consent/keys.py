@@ -48,7 +48,7 @@ class ConsentKeys:
         return self._tagged(business, f"idem:{token}")
 
     def user_subject(self, business: str, user_id_digest: str) -> str:
-        """Subject id of a business-scoped user id, for username users who arrive without a wa_id."""
+        """Subject id of a business-scoped user id (username users arrive without a wa_id)."""
         return self._tagged(business, f"user:{user_id_digest}")
 
     def outbox(self, business: str) -> str:

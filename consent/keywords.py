@@ -41,7 +41,10 @@ class StopKeywords:
         self._normalized = self._normalized - {""}
 
     def matches(self, text: str | None) -> bool:
-        """Return True when the whole message is a withdrawal word; a sentence that contains one is not."""
+        """Return True when the whole message is a withdrawal word.
+
+        A sentence that contains one is not.
+        """
         if not text:
             return False
         return normalize_message(text) in self._normalized

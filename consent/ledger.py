@@ -48,7 +48,10 @@ CLOSED_STATES = frozenset({State.WITHDRAWN, State.REFUSED, State.INVALIDATED})
 
 
 def personal_digest(salt: str, value: str | None) -> str | None:
-    """Return the salted SHA-256 of one personal field; the salt is erased together with the value."""
+    """Return the salted SHA-256 of one personal field.
+
+    The salt is erased together with the value.
+    """
     if value is None:
         return None
     return hashlib.sha256(f"{salt}|{value}".encode()).hexdigest()
@@ -173,7 +176,8 @@ class Ledger:
             erased_ms = await self.redis.hget(self.keys.suppressed, item.subject)
             if erased_ms is not None and (record.occurred_ms or 0) <= int(erased_ms):
                 raise Suppressed(
-                    "this person's data was erased and they are on the suppression list; only a new "
+                    "this person's data was erased and they are on the suppression list; "
+                    "only a new "
                     "opt-in by the person can record consent again",
                     field="phone",
                 )

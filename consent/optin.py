@@ -34,12 +34,16 @@ log = structlog.get_logger(__name__)
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes get typed by hand too
 CODE_PATTERN = re.compile(r"(?<![A-Z0-9])([A-HJ-NP-Z2-9]{4})-?([A-HJ-NP-Z2-9]{4})(?![A-Z0-9])")
-# After the deadline the code key is kept a while longer, so that a late code is recognised as expired.
+# After the deadline the code key is kept a while longer, so that a late code is recognised as
+# expired.
 CODE_GRACE_MS = 7 * 24 * 3600 * 1000
 
 
 def new_code() -> str:
-    """Return a code like `K7F2-9QX4`; it always contains a digit, so that words never look like codes."""
+    """Return a code like `K7F2-9QX4`.
+
+    It always contains a digit, so that words never look like codes.
+    """
     while True:
         chars = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
         if any(char.isdigit() for char in chars):
@@ -65,7 +69,10 @@ def wa_me_link(business_display_number: str, text: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class FormOutcome:
-    """The events recorded for one form submission; `code` is set when at least one purpose was given."""
+    """The events recorded for one form submission.
+
+    `code` is set when at least one purpose was given.
+    """
 
     given: list[AppendedEvent]
     refused: list[AppendedEvent]
@@ -77,7 +84,10 @@ class FormOutcome:
 
 @dataclass(frozen=True, slots=True)
 class Confirmation:
-    """Result of an inbound message that carried a code: confirmed, expired, wrong_number, unknown_code or nothing_pending."""
+    """The outcome of a message that carried a code.
+
+    `status` is confirmed, expired, wrong_number, unknown_code or nothing_pending.
+    """
 
     status: str
     code: str
@@ -108,7 +118,7 @@ class OptIns:
         occurred_ms: int | None = None,
         actor: str = "customer",
     ) -> FormOutcome:
-        """Record `given` for each ticked purpose and `refused` for each purpose shown but not ticked."""
+        """Record `given` for each ticked purpose and `refused` for each shown but unticked one."""
         occurred = occurred_ms if occurred_ms is not None else self.ledger.clock.now_ms()
         records = [
             ConsentRecord(
@@ -156,7 +166,7 @@ class OptIns:
         language: str,
         occurred_ms: int,
     ) -> FormOutcome:
-        """Create the one-time code for `given` events of one contact and the wa.me link that sends it."""
+        """Create the one-time code of a contact's `given` events and its wa.me link."""
         code = new_code()
         expires_ms = occurred_ms + self.validity_ms
         await self._store_code(business, code, given, language, expires_ms)

@@ -18,7 +18,10 @@ class RateLimiter:
         self._window_ms = window_ms
 
     async def hit(self, scope: str, key: str, limit: int) -> bool:
-        """Count one request of `key` in the current window; return False once `limit` is exceeded."""
+        """Count one request of `key` in the current window.
+
+        Return False once `limit` is exceeded.
+        """
         window = self._clock.now_ms() // self._window_ms
         name = self._keys.rate(scope, key, window)
         async with self._redis.pipeline(transaction=True) as pipe:

@@ -45,7 +45,8 @@ def validate_record(record: ConsentRecord, purposes: tuple[str, ...], now_ms: in
         )
     if record.method is None:
         raise InvalidRecord(
-            "method is missing: say how consent was collected (web_form, checkout, whatsapp_code, ...)",
+            "method is missing: say how consent was collected "
+            "(web_form, checkout, whatsapp_code, ...)",
             field="method",
             value=None,
         )
@@ -56,7 +57,8 @@ def validate_record(record: ConsentRecord, purposes: tuple[str, ...], now_ms: in
     if record.checkbox_default is True:
         # Planet49 (CJEU C-673/17): a box ticked in advance expresses no consent.
         raise InvalidRecord(
-            "checkbox_default is true: a pre-ticked box is no valid consent; render the box unticked",
+            "checkbox_default is true: a pre-ticked box is no valid consent; "
+            "render the box unticked",
             field="checkbox_default",
             value=True,
         )
@@ -66,13 +68,15 @@ def validate_record(record: ConsentRecord, purposes: tuple[str, ...], now_ms: in
         and record.checkbox_default is None
     ):
         raise InvalidRecord(
-            f"checkbox_default is missing for method {record.method.value}: state that the box was unticked (false)",
+            f"checkbox_default is missing for method {record.method.value}: "
+            "state that the box was unticked (false)",
             field="checkbox_default",
             value=None,
         )
     if record.type in EVENTS_NEEDING_EVIDENCE and not record.evidence:
         raise InvalidRecord(
-            f"evidence is missing for a `{record.type.value}` event: give the wamid of the customer's "
+            f"evidence is missing for a `{record.type.value}` event: "
+            "give the wamid of the customer's "
             "confirming message",
             field="evidence",
             value=None,
@@ -105,7 +109,8 @@ def _validate_text(record: ConsentRecord) -> None:
         return
     if not record.text_sha256:
         raise InvalidRecord(
-            f"text_sha256 is missing for a `{record.type.value}` event: give the SHA-256 of the exact "
+            f"text_sha256 is missing for a `{record.type.value}` event: "
+            "give the SHA-256 of the exact "
             "consent text the person saw",
             field="text_sha256",
             value=None,
@@ -118,7 +123,8 @@ def _validate_text(record: ConsentRecord) -> None:
         )
     if not record.text_version_id:
         raise InvalidRecord(
-            f"text_version_id is missing for a `{record.type.value}` event: name the consent text version shown",
+            f"text_version_id is missing for a `{record.type.value}` event: "
+            "name the consent text version shown",
             field="text_version_id",
             value=None,
         )
@@ -127,7 +133,10 @@ def _validate_text(record: ConsentRecord) -> None:
 def next_state(
     current: CurrentState, event_type: EventType, method: Method, evidence: str | None
 ) -> State:
-    """Return the state that `event_type` leads to from `current`; raise InvalidTransition if it does not apply."""
+    """Return the state that `event_type` leads to from `current`.
+
+    Raise InvalidTransition if it does not apply.
+    """
     if event_type is EventType.GIVEN:
         if method is Method.IMPORT and not evidence:
             return State.UNVERIFIED
@@ -138,7 +147,8 @@ def next_state(
         # withdrawal or refusal must not bring consent back.
         if current.state not in (State.PENDING_CONFIRMATION, State.UNVERIFIED):
             raise InvalidTransition(
-                f"nothing to confirm: the consent is `{current.state.value}`, not pending_confirmation",
+                f"nothing to confirm: the consent is `{current.state.value}`, "
+                "not pending_confirmation",
                 field="type",
                 value=event_type.value,
             )
@@ -147,7 +157,8 @@ def next_state(
     if event_type is EventType.RECONFIRMED:
         if current.state not in (State.ACTIVE, State.EXPIRED):
             raise InvalidTransition(
-                f"nothing to reconfirm: the consent is `{current.state.value}`; record a new opt-in instead",
+                f"nothing to reconfirm: the consent is `{current.state.value}`; "
+                "record a new opt-in instead",
                 field="type",
                 value=event_type.value,
             )

@@ -16,10 +16,14 @@ CATEGORIES = ("marketing", "utility", "authentication")
 
 
 def normalize_category(category: str) -> str:
-    """Return Meta's category in lower case (Meta writes `MARKETING`); raise ValueError if unknown."""
+    """Return Meta's category in lower case (Meta writes `MARKETING`).
+
+    Raise ValueError if unknown.
+    """
     value = category.strip().lower()
     if value not in CATEGORIES:
-        msg = f"template category `{category}` is unknown; Meta's categories are {', '.join(CATEGORIES)}"
+        known = ", ".join(CATEGORIES)
+        msg = f"template category `{category}` is unknown; Meta's categories are {known}"
         raise ValueError(msg)
     return value
 

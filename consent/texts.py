@@ -52,7 +52,8 @@ class TextStore:
         self.purposes = purposes
 
     async def add(self, purpose: str, language: str, text: str, business_name: str) -> TextVersion:
-        """Create a new version that supersedes the current one; an identical text returns the current version.
+        """Create a new version that supersedes the current one; an identical text returns the
+        current version.
 
         Raises InvalidRecord when the purpose or language is unknown, or when the text does
         not name the business or does not tell how to withdraw (reply STOP).
@@ -154,7 +155,10 @@ class TextStore:
     async def load(
         self, entries: list[dict[str, Any]], business_name: str | None = None
     ) -> list[TextVersion]:
-        """Add each `{"purpose", "language", "text", "business_name"}`; `business_name` fills gaps."""
+        """Add each `{"purpose", "language", "text", "business_name"}`.
+
+        `business_name` fills gaps.
+        """
         versions = []
         for entry in entries:
             name = entry.get("business_name") or business_name or ""

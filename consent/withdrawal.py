@@ -43,7 +43,9 @@ USER_STOPPED_MARKETING = (
 
 @dataclass(frozen=True, slots=True)
 class Contact:
-    """The contact of a withdrawal: the wa_id (digits) when Meta sent one, else the business-scoped user id."""
+    """The contact of a withdrawal: the wa_id (digits) when Meta sent one, else the business-scoped
+    user id.
+    """
 
     wa_id: str | None
     user_id: str | None = None
@@ -64,7 +66,10 @@ class Withdrawals:
     async def on_keyword(
         self, *, business: str, contact: Contact, text: str | None, wamid: str, timestamp_ms: int
     ) -> list[AppendedEvent] | None:
-        """Withdraw every WhatsApp purpose when the whole message is a STOP keyword; None when it is not."""
+        """Withdraw every WhatsApp purpose when the whole message is a STOP keyword.
+
+        None when it is not.
+        """
         if not self.keywords.matches(text):
             return None
         return await self.withdraw(
@@ -109,7 +114,7 @@ class Withdrawals:
         error_code: int | None,
         timestamp_ms: int,
     ) -> list[AppendedEvent]:
-        """Withdraw marketing when a send failed with 131050 (the user stopped marketing messages)."""
+        """Withdraw marketing after a send failed with 131050 (user stopped marketing messages)."""
         if error_code != USER_STOPPED_MARKETING:
             return []
         return await self.withdraw(
@@ -126,7 +131,9 @@ class Withdrawals:
     async def on_user_preferences(
         self, *, business: str, value: dict[str, Any], event_id: str, received_ms: int
     ) -> list[AppendedEvent]:
-        """Apply Meta's `user_preferences` webhook: `stop` withdraws marketing, `resume` is only recorded."""
+        """Apply Meta's `user_preferences` webhook: `stop` withdraws marketing, `resume` is only
+        recorded.
+        """
         written: list[AppendedEvent] = []
         for index, preference in enumerate(value.get("user_preferences") or []):
             if preference.get("category") != "marketing_messages":

@@ -1,4 +1,4 @@
-"""`wa-gateway consent ...`: verify and rebuild the ledger, import and export consents, load texts."""
+"""`wa-gateway consent ...`: verify and rebuild the ledger, import, export, load texts."""
 
 from __future__ import annotations
 
@@ -118,7 +118,8 @@ async def _verify(services: ConsentServices, args: argparse.Namespace, out: Text
                 continue
             broken += 1
             print(
-                f"{business} {name}: BROKEN at position {report.broken.position}: {report.broken.reason}",
+                f"{business} {name}: BROKEN at position {report.broken.position}: "
+                f"{report.broken.reason}",
                 file=out,
             )
     return 1 if broken else 0
@@ -153,7 +154,8 @@ async def _import(services: ConsentServices, args: argparse.Namespace, out: Text
     )
     print(file=sys.stderr)
     print(
-        f"{report.rows} rows: {report.active} active, {report.unverified} unverified (denied until confirmed), "
+        f"{report.rows} rows: {report.active} active, "
+        f"{report.unverified} unverified (denied until confirmed), "
         f"{report.recorded} refusals or withdrawals, {report.duplicates} already imported, "
         f"{len(report.rejected)} rejected",
         file=out,

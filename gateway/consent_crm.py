@@ -34,7 +34,8 @@ def sign(body: bytes, secret: str) -> str:
 
 
 async def deliver_pending(services: ConsentServices, http: aiohttp.ClientSession) -> int:
-    """Send the undelivered events of every business number in order; return how many were acknowledged.
+    """Send the undelivered events of every business number in order; return how many were
+    acknowledged.
 
     Stops at the first event the endpoint does not acknowledge (raising CrmDeliveryError), so
     that it is retried before anything newer.

@@ -2,7 +2,8 @@
 
 Sets up the ledger, the gate (also as the campaign dispatcher's `TEMPLATE_GATE`), the consent
 texts, opt-in codes and withdrawals on the app. It also adds the routes and hooks that use
-them: the consent form, the consent APIs and the inbound consent reactions. List it in `FEATURES` after
+them: the consent form, the consent APIs and the inbound consent reactions.
+List it in `FEATURES` after
 `gateway.inbound.service` and `gateway.outbound.feature` and before the campaign feature.
 """
 
@@ -52,7 +53,8 @@ CONSENT = web.AppKey("consent", ConsentServices)
 
 
 async def consent_secret(redis: Redis, settings: Settings) -> bytes:
-    """Return the key of subject ids and form tokens: the configured one, else one generated once in Redis.
+    """Return the key of subject ids and form tokens: the configured one, else one generated once in
+    Redis.
 
     The subject id of a number must stay the same for the ledger's lifetime, so a generated
     key is written with SET NX and never replaced.

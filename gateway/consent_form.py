@@ -31,9 +31,11 @@ log = structlog.get_logger(__name__)
 LANGUAGES = ("de", "en")
 DEFAULT_LANGUAGE = "de"
 BERLIN = ZoneInfo("Europe/Berlin")
-# The page may be embedded in a shop (an iframe), so framing is allowed; everything else is same-origin.
+# The page may be embedded in a shop (an iframe), so framing is allowed; everything else is same-
+# origin.
 PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "img-src 'self' data:; "
     "form-action 'self'; base-uri 'none'; frame-ancestors *",
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",

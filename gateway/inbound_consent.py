@@ -35,7 +35,10 @@ class ConsentReactions:
         return self.app[CONSENT]
 
     async def on_message(self, message: InboundMessage, conversation_id: str) -> None:
-        """Withdraw on a STOP keyword or opt-out button, or confirm an opt-in code; reply inside the window."""
+        """Withdraw on a STOP keyword or opt-out button, or confirm an opt-in code.
+
+        Reply inside the window.
+        """
         if message.type not in TEXT_TYPES:
             return
         services = self.services
@@ -100,7 +103,7 @@ class ConsentReactions:
             )
 
     async def on_status(self, status: StatusUpdate) -> None:
-        """Withdraw marketing when a send failed with 131050 (the user stopped marketing messages)."""
+        """Withdraw marketing after a send failed with 131050 (user stopped marketing messages)."""
         if status.status != "failed" or status.error_code is None:
             return
         await self.services.withdrawals.on_send_failed(
@@ -112,7 +115,9 @@ class ConsentReactions:
         )
 
     async def on_field(self, event: FieldEvent) -> None:
-        """Apply Meta's `user_preferences` webhook: `stop` withdraws marketing, `resume` is recorded only."""
+        """Apply Meta's `user_preferences` webhook: `stop` withdraws marketing, `resume` is recorded
+        only.
+        """
         if event.field != "user_preferences" or not event.phone_number_id:
             return
         await self.services.withdrawals.on_user_preferences(
@@ -147,7 +152,7 @@ class ConsentReactions:
 
 
 async def send_consent_reply(app: web.Application, conversation_id: str, text: str) -> None:
-    """Send a consent confirmation inside the service window that the customer's message just opened."""
+    """Send a consent confirmation inside the window that the customer's message just opened."""
     try:
         from gateway.outbound.service import OUTBOUND, OutboundError
     except ImportError:

@@ -1,4 +1,4 @@
-"""`GET /api/v1/consents/{phone}/proof`: a printable proof of consent for one person (GDPR Art. 7(1))."""
+"""`GET /api/v1/consents/{phone}/proof`: a printable proof of consent (GDPR Art. 7(1))."""
 
 from __future__ import annotations
 

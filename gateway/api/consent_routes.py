@@ -1,4 +1,6 @@
-"""Consent APIs: record and read consent, withdraw, ask the gate, manage texts and forms, erase a person."""
+"""Consent APIs: record and read consent, withdraw, ask the gate, manage texts and forms, erase a
+person.
+"""
 
 from __future__ import annotations
 
@@ -63,7 +65,10 @@ def services_of(request: web.Request) -> ConsentServices:
 
 @requires(Role.INTEGRATION, Role.ADMIN)
 async def record_consent(request: web.Request) -> web.Response:
-    """`POST /api/v1/consents`: record one event with its evidence; a `given` returns the wa.me confirmation."""
+    """`POST /api/v1/consents`: record one event with its evidence.
+
+    A `given` returns the wa.me confirmation.
+    """
     body = await parse_body(request, ConsentBody)
     services = services_of(request)
     business = business_of(request, body.phone_number_id)
@@ -76,7 +81,8 @@ async def record_consent(request: web.Request) -> web.Response:
                     422,
                     "text-hash-mismatch",
                     "Text hash mismatch",
-                    f"text_sha256 does not match text version `{version.version_id}` ({version.sha256}); "
+                    f"text_sha256 does not match text version `{version.version_id}` "
+                    f"({version.sha256}); "
                     "send the hash of the text the person saw, or omit it",
                 )
             text_sha256 = text_sha256 or version.sha256
@@ -165,7 +171,9 @@ async def read_consent(request: web.Request) -> web.Response:
 
 @requires(Role.AGENT, Role.SUPERVISOR, Role.ADMIN, Role.INTEGRATION)
 async def withdraw_consent(request: web.Request) -> web.Response:
-    """`POST /api/v1/consents/{phone}/withdraw`: record a withdrawal the customer expressed in other words."""
+    """`POST /api/v1/consents/{phone}/withdraw`: record a withdrawal the customer expressed in other
+    words.
+    """
     body = await parse_body(request, WithdrawBody)
     services = services_of(request)
     business = business_of(request, body.phone_number_id)
@@ -230,7 +238,10 @@ async def gate_check(request: web.Request) -> web.Response:
 
 @requires(Role.ADMIN)
 async def add_text(request: web.Request) -> web.Response:
-    """`POST /api/v1/consent-texts`: publish a new text version; an identical text returns the current one."""
+    """`POST /api/v1/consent-texts`: publish a new text version.
+
+    An identical text returns the current one.
+    """
     body = await parse_body(request, TextBody)
     try:
         version = await services_of(request).texts.add(
@@ -291,7 +302,10 @@ async def put_form(request: web.Request) -> web.Response:
 
 @requires(Role.ADMIN)
 async def erase(request: web.Request) -> web.Response:
-    """`DELETE /api/v1/subjects/{phone}`: erase one person's personal fields; the chain still verifies."""
+    """`DELETE /api/v1/subjects/{phone}`: erase one person's personal fields.
+
+    The chain still verifies.
+    """
     try:
         report = await erase_subject(
             services_of(request).ledger, request.match_info["phone"], actor=actor_of(request)

@@ -1,4 +1,4 @@
-"""Fixtures of the consent tests: a ledger, a gate and a consent record factory on the test Redis."""
+"""Fixtures of the consent tests: a ledger, a gate and a record factory on the test Redis."""
 
 from __future__ import annotations
 

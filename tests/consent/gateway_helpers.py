@@ -30,7 +30,7 @@ def consent_settings(settings: Settings) -> Settings:
 async def consent_gateway(
     settings: Settings, clock: Clock, *, texts: bool = True
 ) -> AsyncIterator[Gateway]:
-    """Run the gateway with a configured business number and, by default, the shipped consent texts."""
+    """Run the gateway with a business number and, by default, the shipped consent texts."""
     async with running_gateway(consent_settings(settings), clock) as gateway:
         if texts:
             await gateway.app[CONSENT].texts.load(default_texts(), business_name=BUSINESS_NAME)

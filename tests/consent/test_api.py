@@ -97,7 +97,7 @@ async def test_agent_withdraws(settings: Settings, clock: ManualClock) -> None:
     async with consent_gateway(settings, clock) as gateway:
         agent = await gateway.token(Role.AGENT, agent_id="a1")
 
-        status, body = await gateway.api(
+        status, _body = await gateway.api(
             "POST",
             f"/api/v1/consents/{PHONE}/withdraw",
             agent,
@@ -146,7 +146,8 @@ async def test_text_is_versioned(settings: Settings, clock: ManualClock) -> None
             "purpose": "marketing",
             "language": "de",
             "business_name": "Beispiel GmbH",
-            "text": "Ja, {business_name} darf mir Angebote per WhatsApp senden. Antworten Sie STOP zum Abmelden.",
+            "text": "Ja, {business_name} darf mir Angebote per WhatsApp senden. "
+            "Antworten Sie STOP zum Abmelden.",
         }
 
         first = await gateway.api("POST", "/api/v1/consent-texts", admin, json=body)

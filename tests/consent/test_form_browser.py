@@ -61,7 +61,10 @@ async def _send_code(gateway: Gateway, wamid: str, text: str, wa_id: str) -> Non
 
 
 async def test_form_flow(settings: Settings, clock: ManualClock, page: object) -> None:
-    """Unticked at first; no tick stores refused; a tick stores pending; only the same number's code confirms."""
+    """Unticked at first.
+
+    No tick stores refused; a tick stores pending; only the same number's code confirms.
+    """
     from playwright.async_api import Page
 
     assert isinstance(page, Page)

@@ -108,7 +108,7 @@ async def test_idempotency_key_writes_once(
 
     assert second[0].event_id == first[0].event_id
     assert second[0].duplicate
-    assert await redis.llen("wag:consent:{%s}:ledger" % BUSINESS) == 1
+    assert await redis.llen(f"wag:consent:{{{BUSINESS}}}:ledger") == 1
 
 
 async def test_resumed_keeps_state(ledger: Ledger, make_record: RecordFactory) -> None:

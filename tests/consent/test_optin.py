@@ -1,4 +1,4 @@
-"""Double opt-in by code: the form records given or refused, the code from the same number confirms."""
+"""Double opt-in: the form records given or refused; the same number's code confirms."""
 
 from __future__ import annotations
 

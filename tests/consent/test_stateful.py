@@ -1,4 +1,6 @@
-"""Random sequences of opt-ins, codes, STOP messages, Meta opt-outs and sends never allow a send without active consent."""
+"""Random sequences of opt-ins, codes, STOP messages, Meta opt-outs and sends never allow a send
+without active consent.
+"""
 
 from __future__ import annotations
 
@@ -51,7 +53,8 @@ class ConsentMachine(RuleBasedStateMachine):
         self.optins = OptIns(self.ledger)
         self.withdrawals = Withdrawals(self.ledger)
         self.templates = TemplateCategories(self.redis, PREFIX)
-        # The model: which (phone, purpose) pairs are active, and the given event each pending pair waits on.
+        # The model: which (phone, purpose) pairs are active, and the given event each pending pair
+        # waits on.
         self.active: set[tuple[str, str]] = set()
         self.pending: dict[tuple[str, str], str] = {}
         self.codes: list[
@@ -213,7 +216,7 @@ class ConsentMachine(RuleBasedStateMachine):
 
     @invariant()
     def sends_follow_consent(self) -> None:
-        """At every moment, each send is allowed exactly when the consent for its purpose is active."""
+        """At every moment, a send is allowed exactly when its purpose has active consent."""
         if not hasattr(self, "shown"):
             return
         category = str(self.run(self.templates.get("t1")))

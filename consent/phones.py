@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import hmac
+import hashlib
 
 import phonenumbers
 
@@ -51,12 +51,19 @@ def wa_id_of(e164: str) -> str:
 def subject_id(secret: bytes, e164: str) -> str:
     """Return the keyed hash that stands for a phone number in keys, the ledger and logs.
 
-    A plain SHA-256 of a phone number can be reversed by trying all numbers; the HMAC key
-    makes that impossible without the secret.
+    A plain SHA-256 of a phone number can be reversed by trying all numbers, but a keyed hash
+    cannot without the key. Keyed BLAKE2b is a MAC by design and about twice as fast as
+    HMAC-SHA256, which matters on the gate's bulk path.
     """
-    return hmac.digest(secret, e164.encode(), "sha256").hex()[:32]
+    return hashlib.blake2b(e164.encode(), key=_mac_key(secret), digest_size=16).hexdigest()
 
 
 def user_id_digest(secret: bytes, user_id: str) -> str:
     """Return the keyed hash of a business-scoped user id."""
-    return hmac.digest(secret, b"user:" + user_id.encode(), "sha256").hex()[:32]
+    key = _mac_key(secret)
+    return hashlib.blake2b(b"user:" + user_id.encode(), key=key, digest_size=16).hexdigest()
+
+
+def _mac_key(secret: bytes) -> bytes:
+    # BLAKE2b takes keys of at most 64 bytes; a longer secret is hashed down to 64 bytes.
+    return secret if len(secret) <= 64 else hashlib.blake2b(secret).digest()

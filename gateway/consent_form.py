@@ -254,7 +254,10 @@ class ConsentForm:
                 user_agent=request.headers.get("User-Agent", "")[:512],
             )
         except ConsentError as exc:
-            log.warning("consent_form_rejected", form_id=form_id, error=str(exc))
+            # The message may quote submitted values, so only its type and field are logged.
+            log.warning(
+                "consent_form_rejected", form_id=form_id, error=type(exc).__name__, field=exc.field
+            )
             return error_page(language, 400, "expired", back=back)
 
         log.info(

@@ -211,3 +211,41 @@ async def test_proof_page(settings: Settings, clock: ManualClock) -> None:
         assert "203.0.113.9" in html
         assert "Antworten Sie STOP" in html
         assert "Hash-Kette des Ledgers ist unverändert" in html
+
+
+async def test_proof_lists_sends(settings: Settings, clock: ManualClock) -> None:
+    """The proof names the sends that relied on the confirmed consent."""
+    async with consent_gateway(settings, clock) as gateway:
+        services = gateway.app[CONSENT]
+        outcome = await services.optins.record_submission(
+            business=BUSINESS,
+            business_display_number="+4930123456789",
+            business_name="Beispiel GmbH",
+            phone=PHONE,
+            shown=await services.texts.current_for("en"),
+            ticked={"marketing"},
+            language="en",
+        )
+        await services.optins.confirm(
+            business=BUSINESS,
+            wa_id=PHONE.lstrip("+"),
+            user_id=None,
+            text=outcome.prefill,
+            wamid="wamid.confirm1",
+            timestamp_ms=clock.now_ms(),
+        )
+        await services.templates.set("spring_sale", "MARKETING")
+        decision = await services.gate.check(BUSINESS, PHONE, template_name="spring_sale")
+        admin = await gateway.token(Role.ADMIN)
+
+        async with gateway.http.get(
+            f"{gateway.base_url}/api/v1/consents/{PHONE}/proof?lang=en",
+            headers={"Authorization": f"Bearer {admin}"},
+        ) as response:
+            html = await response.text()
+
+        assert decision.allowed
+        assert "Proof of consent" in html
+        assert "wamid.confirm1" in html
+        assert "spring_sale" in html
+        assert str(decision.decision_id) in html

@@ -19,6 +19,7 @@ from hypothesis.stateful import (
 from redis.asyncio import Redis
 
 from common.clock import ManualClock
+from consent.audit import rebuild_states
 from consent.gate import Gate
 from consent.ledger import Ledger
 from consent.model import ConsentRecord, EventType, Method
@@ -259,8 +260,11 @@ class ConsentMachine(RuleBasedStateMachine):
         assert not set(self.pending) & self.active
 
     def teardown(self) -> None:
+        # Rebuilding the state from the ledger must give exactly the state the appends wrote.
+        result = self.run(rebuild_states(self.redis, PREFIX, BUSINESS, write=False))
         self.run(self.redis.aclose())
         self.loop.close()
+        assert result["differences"] == 0
 
 
 def test_no_send_without_consent(redis_url: str) -> None:

@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +120,8 @@ async def accept_pending(router: Router, agents: AgentDirectory, agent_id: str) 
 
 
 def script_sha(router: Router, name: str) -> bytes:
-    sha: str = router._scripts._scripts[name].sha  # noqa: SLF001 - the benchmark peeks on purpose
+    # The benchmark reads a private attribute on purpose: the sha is not part of the API.
+    sha: str = router._scripts._scripts[name].sha
     return sha.encode()
 
 
@@ -128,8 +130,19 @@ def _args_of(entry: dict[str, Any]) -> list[bytes]:
     return command.split() if isinstance(command, bytes) else []
 
 
-async def assign_round(url: str, waiting: int, agent_count: int, samples: int) -> dict[str, Any]:
-    rng = random.Random(waiting)
+@dataclass
+class Floor:
+    """A contact center with every agent busy and a backlog of waiting chats."""
+
+    redis: Redis
+    router: Router
+    agents: AgentDirectory
+    held: dict[str, str]  # agent id -> the conversation it has
+    next_id: int
+    backlog: int
+
+
+async def fill_floor(url: str, rng: random.Random, waiting: int, agent_count: int) -> Floor:
     redis = Redis(connection_pool=BlockingConnectionPool.from_url(url, max_connections=32))
     await redis.flushdb()
     router = Router(redis, PREFIX, SystemClock())
@@ -154,56 +167,65 @@ async def assign_round(url: str, waiting: int, agent_count: int, samples: int) -
         conversation = await accept_pending(router, agents, spec.id)
         if conversation:
             held[spec.id] = conversation
-    busy = list(held)
     backlog = await redis.zcard(router.keys.queue("default"))
+    return Floor(redis, router, agents, held, total, backlog)
 
-    close_ms: list[float] = []
-    enqueue_ms: list[float] = []
-    offered = 0
+
+async def hand_in_one(floor: Floor, rng: random.Random) -> float:
+    """Hand in one chat; return the call's time in ms. An agent that takes it accepts."""
+    router = floor.router
+    started = time.perf_counter()
+    handed_in = await router.enqueue(f"ix-{floor.next_id:07d}", random_chat(rng))
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    floor.next_id += 1
+    if handed_in["state"] == "offered":
+        key = router.keys.interaction(handed_in["conversation_id"])
+        taker = (await floor.redis.hget(key, "agent_id") or b"").decode()
+        floor.held[taker] = await accept_pending(router, floor.agents, taker) or ""
+    return elapsed_ms
+
+
+async def assign_round(url: str, waiting: int, agent_count: int, samples: int) -> dict[str, Any]:
+    rng = random.Random(waiting)
+    floor = await fill_floor(url, rng, waiting, agent_count)
+    redis, router = floor.redis, floor.router
+
     # The server's slow log with a zero threshold records how long each script ran inside
-    # Redis, without the client, the socket and the event loop.
+    # Redis, without the client, the socket and the event loop. Valkey also logs the
+    # commands that scripts run, so the log is drained after every sample.
     await redis.config_set("slowlog-log-slower-than", 0)
-    # Valkey also logs the commands that scripts run, so the log is drained every round.
     await redis.config_set("slowlog-max-len", SLOWLOG_LEN)
     await redis.slowlog_reset()
     close_sha = script_sha(router, "close")
+    close_ms: list[float] = []
     close_us: list[int] = []
-    next_id = total
+    enqueue_ms: list[float] = []
+    offered = 0
     for _ in range(samples):
-        agent_id = rng.choice(busy)
+        agent_id = rng.choice(list(floor.held))
         started = time.perf_counter()
-        result = await router.close(held[agent_id], agent_id)
+        result = await router.close(floor.held[agent_id], agent_id)
         close_ms.append((time.perf_counter() - started) * 1000)
         entries = await redis.slowlog_get(SLOWLOG_LEN)
         await redis.slowlog_reset()
         close_us += [entry["duration"] for entry in entries if close_sha in _args_of(entry)]
+
         if result["offers"]:
             offered += 1
-            held[agent_id] = await accept_pending(router, agents, agent_id) or held[agent_id]
+            taken = await accept_pending(router, floor.agents, agent_id)
+            floor.held[agent_id] = taken or floor.held[agent_id]
         else:
             # Nothing in the scanned head of the queue fits this agent; it stays ready.
-            busy.remove(agent_id)
-            del held[agent_id]
-
-        started = time.perf_counter()
-        handed_in = await router.enqueue(f"ix-{next_id:07d}", random_chat(rng))
-        enqueue_ms.append((time.perf_counter() - started) * 1000)
-        if handed_in["state"] == "offered":
-            taker = (
-                await redis.hget(router.keys.interaction(handed_in["conversation_id"]), "agent_id")
-                or b""
-            ).decode()
-            held[taker] = await accept_pending(router, agents, taker) or ""
-            busy.append(taker)
-        next_id += 1
+            del floor.held[agent_id]
+        enqueue_ms.append(await hand_in_one(floor, rng))
 
     await redis.config_set("slowlog-log-slower-than", 10_000)
     violations = await router.invariant_violations()
     await redis.aclose()
     return {
-        "waiting": backlog,
+        "waiting": floor.backlog,
         "agents": agent_count,
-        "busy_agents": len(busy),
+        "busy_agents": len(floor.held),
         "close_to_offer": percentiles(close_ms),
         "close_script_in_redis": percentiles([us / 1000 for us in close_us]),
         "closes_with_offer": offered,

@@ -209,6 +209,8 @@ class ConsentForm:
             log.info("consent_form_honeypot", form_id=form_id)
             return render_page("refused.html", language, business_name=name, back=back)
 
+        # NOTE: this is the peer address. Behind a reverse proxy every customer shares the
+        # proxy's address and thus one per-IP limit; the proxy's X-Forwarded-For is not trusted yet.
         ip = request.remote or ""
         limiter = RateLimiter(self.app[REDIS], settings.redis_prefix, self.app[CLOCK])
         if not await limiter.hit(

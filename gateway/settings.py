@@ -92,9 +92,6 @@ class Settings(BaseSettings):
     graph_base_url: str | None = Field(
         None, description="Send Graph API calls to this local URL (a running simulator)."
     )
-    window_warning_minutes: list[int] = Field(
-        [60, 15], description="Warn the agent this many minutes before the window closes."
-    )
     simulator_port: int = Field(
         0, ge=0, le=65535, description="Port of the sandbox simulator; 0 picks a free one."
     )

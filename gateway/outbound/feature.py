@@ -22,9 +22,7 @@ from gateway.outbound.outcomes import FailureHandler, OutboundHooks, token_finge
 from gateway.outbound.sender import Sender, SenderConfig, stop_senders
 from gateway.outbound.service import OUTBOUND, OutboundService
 from gateway.outbound.throttle import Throttle
-from gateway.outbound.window_warnings import WindowWarnings
 from gateway.settings import Settings
-from routing.events import RoutingEvents
 from sessions.model import InboundMessage, StatusUpdate
 from sessions.windows import WindowStore
 
@@ -121,14 +119,9 @@ async def _outbound_context(app: web.Application) -> AsyncIterator[None]:
     windows = WindowStore(app[REDIS], settings.redis_prefix, clock)
     app[OUTBOUND_RUNTIME] = OutboundRuntime(whatsapp, failures, senders, windows)
 
+    # No WindowWarnings loop here: routing's sweeper already sends `window_warning` events to
+    # the holding agent (each queue's `window_warnings_s`), and two senders would warn twice.
     tasks = [asyncio.create_task(sender.run(), name=f"sender-{sender.name}") for sender in senders]
-    if app[RUN_WORKERS]:
-        events = RoutingEvents(app[REDIS], settings.redis_prefix, clock)
-        warnings = WindowWarnings(
-            app[REDIS], settings.redis_prefix, clock,
-            warn_minutes=settings.window_warning_minutes, publish=events.publish,
-        )
-        tasks.append(asyncio.create_task(warnings.run(), name="window-warnings"))
     log.info("outbound_started", senders=count, graph="simulator" if graph_url_of(app, settings) else "meta")
     yield
 

@@ -1,4 +1,9 @@
-"""Warn the agent who holds a conversation before its service window closes."""
+"""Warn the agent who holds a conversation before its service window closes.
+
+`serve` does not run this loop, because routing's sweeper sends the same `window_warning`
+events from each queue's `window_warnings_s`. It is the stand-alone form for deployments
+that route elsewhere and read only the sessions package's expiry index.
+"""
 
 from __future__ import annotations
 

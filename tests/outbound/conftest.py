@@ -16,7 +16,10 @@ from gateway.auth import Role
 from gateway.settings import Settings
 from gateway.simulator.server import GraphSimulator
 from gateway.simulator.status_webhooks import StatusPlan
-from routing.keys import RoutingKeys
+from routing.agents import AgentDirectory
+from routing.config import AgentSpec
+from routing.engine import Router
+from routing.model import DEFAULT_CHANNEL_COSTS
 from sessions.conversations import conversation_id_for
 from tests.helpers import TEST_SECRET, Gateway, envelope, running_gateway, text_value
 
@@ -68,9 +71,20 @@ class Outbound:
         return await self.redis.zscore(key, wamid) is not None
 
     async def assign(self, conversation_id: str, agent_id: str = AGENT_ID) -> None:
-        """Put the conversation in the agent's hands, as an accepted offer leaves it."""
-        key = RoutingKeys(self.gateway.settings.redis_prefix).interaction(conversation_id)
-        await self.redis.hset(key, mapping={"state": "assigned", "agent_id": agent_id})
+        """Let `agent_id` accept the routing offer of the waiting conversation."""
+        router = Router(self.redis, self.gateway.settings.redis_prefix, self.clock)
+        agents = AgentDirectory(router, DEFAULT_CHANNEL_COSTS)
+        spec = AgentSpec(id=agent_id, name=agent_id, queues=["default"], capacity={"whatsapp": 3})
+        await agents.save(spec, create=True)
+        await router.set_presence(agent_id, "available")
+
+        async def offer_id() -> str | None:
+            for interaction in await agents.interactions(agent_id):
+                if interaction["conversation_id"] == conversation_id and interaction["state"] == "offered":
+                    return str(interaction["offer_id"])
+            return None
+
+        await router.accept(await wait_for(offer_id, what="routing offer"), agent_id)
 
     async def reply(
         self, conversation_id: str, body: dict[str, Any] | None = None, token: str | None = None,
@@ -90,9 +104,12 @@ class Outbound:
         return await store.get_by_message_id(message_id)
 
     async def wait_status(self, message_id: str, status: str) -> dict[str, Any]:
+        """Wait until the message has `status`; `sent` also counts as reached by a later one."""
+        accepted = {"sent", "delivered", "read"} if status == "sent" else {status}
+
         async def reached() -> dict[str, Any] | None:
             message = await self.message(message_id)
-            return message if message and message.get("status") == status else None
+            return message if message and message.get("status") in accepted else None
 
         result: dict[str, Any] = await wait_for(reached, what=f"status {status} of {message_id}")
         return result

@@ -24,6 +24,7 @@ COMMAND_MODULES: list[str] = [
     "gateway.cli_templates",
     "gateway.cli_campaigns",
     "gateway.cli_consent",
+    "gateway.cli_outbound",
 ]
 
 

@@ -71,6 +71,7 @@ class StatusSender:
     app_secret: str
     plan: StatusPlan = field(default_factory=StatusPlan)
     max_attempts: int = 5
+    enabled: bool = True  # False sends no status webhooks (load tests without a gateway)
     delivered: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -100,6 +101,8 @@ class StatusSender:
     def _schedule(
         self, message: SentMessage, status: str, delay_ms: int, error_code: int | None
     ) -> None:
+        if not self.enabled:
+            return
         copies = 2 if self._random.random() < self.plan.duplicate_rate else 1
         for copy in range(copies):
             task = asyncio.create_task(

@@ -358,6 +358,9 @@ async def webhook_bench(args: argparse.Namespace, url: str, data_dir: str) -> No
                 ):
                     pass
 
+            # The first seconds pay for connection pools and script loading; they are run
+            # but not measured.
+            await post_at_rate(http, base, args.rate, args.warmup_seconds, first=10_000_000)
             sent = await post_at_rate(http, base, args.rate, args.seconds)
             await asyncio.sleep(2.0)
             for task in listeners:
@@ -370,6 +373,7 @@ async def webhook_bench(args: argparse.Namespace, url: str, data_dir: str) -> No
             result = {
                 "rate_per_s": args.rate,
                 "seconds": args.seconds,
+                "warmup_seconds": args.warmup_seconds,
                 "sent": len(sent),
                 "offers_seen": len(latencies),
                 "agents": args.agents,
@@ -399,9 +403,13 @@ async def wait_ready(http: aiohttp.ClientSession, base: str) -> None:
 
 
 async def post_at_rate(
-    http: aiohttp.ClientSession, base: str, rate: int, seconds: int
+    http: aiohttp.ClientSession, base: str, rate: int, seconds: int, first: int = 0
 ) -> dict[str, float]:
-    """Post one new-customer webhook every 1/rate s; return conversation id -> start time."""
+    """Post one new-customer webhook every 1/rate s; return conversation id -> start time.
+
+    Customers are numbered from `first`, so that a warm-up run and the measured run
+    never share a conversation.
+    """
     sent: dict[str, float] = {}
     tasks = []
     start = time.perf_counter()
@@ -419,7 +427,7 @@ async def post_at_rate(
         delay = start + n / rate - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(post(n)))
+        tasks.append(asyncio.create_task(post(first + n)))
     await asyncio.gather(*tasks)
     return sent
 
@@ -462,6 +470,12 @@ async def main() -> None:
     parser.add_argument("--waiting", default="1000,10000,100000")
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument(
+        "--warmup-seconds",
+        type=int,
+        default=2,
+        help="seconds posted at the rate before measuring (webhook)",
+    )
     parser.add_argument("--redis-server", default=None, help="path of a redis-server binary")
     parser.add_argument(
         "--server-log",

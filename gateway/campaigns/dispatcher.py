@@ -140,7 +140,10 @@ class Dispatcher:
         return final
 
     async def _step(self, campaign: Campaign) -> int | None:
-        """Dispatch one batch; return how many recipients it handled, None when done."""
+        """Dispatch one batch; return how many sends it handed off, None when done.
+
+        Only handed-off sends count for pacing: a blocked recipient costs no call to Meta.
+        """
         template = await self._catalog.get(campaign.template, campaign.language)
         refusal = template.refusal() if template else "the template is no longer in the catalog"
         if template is None or refusal is not None:
@@ -155,13 +158,13 @@ class Dispatcher:
             return None
 
         batch = indices[: self._pacing.batch_size]
-        await self.dispatch(campaign, batch, template.category)
-        return len(batch)
+        return await self.dispatch(campaign, batch, template.category)
 
     async def dispatch(
         self, campaign: Campaign, indices: Sequence[int], category: str | None = None
-    ) -> None:
-        """Gate and hand off the claimed recipients `indices`, and record each outcome.
+    ) -> int:
+        """Gate and hand off the claimed recipients `indices`, record each outcome, and
+        return how many were handed off.
 
         `category` is the template's current category (Meta may have changed it since the
         campaign was created); the gate decides the required purpose from it.
@@ -193,6 +196,7 @@ class Dispatcher:
 
         await self._store.resolve(campaign.campaign_id, outcomes, self._clock.now_ms())
         await self._outbound.enqueue(campaign, handoffs)
+        return len(handoffs)
 
     async def _pause_for_template(self, campaign: Campaign, refusal: str) -> None:
         try:

@@ -50,7 +50,7 @@ def campaign_settings(settings: Settings, graph_url: str, **overrides: Any) -> S
         "outbound_burst": 200,
         "outbound_recipient_rate_per_s": 10.0,
         "outbound_recipient_burst": 5,
-        "outbound_concurrency": 64,
+        "outbound_concurrency": 16,
         "graph_timeout_s": 2.0,
         "campaign_rate_per_s": 2_000.0,
         "campaign_batch_size": 200,

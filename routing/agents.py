@@ -150,6 +150,7 @@ INTERACTION_FIELDS = (
     ("customer_id", str),
     ("agent_id", str),
     ("offer_id", str),
+    ("offer_deadline_ms", int),
     ("enqueued_at_ms", int),
     ("assigned_at_ms", int),
     ("window_expires_at_ms", int),

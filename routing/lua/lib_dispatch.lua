@@ -102,7 +102,7 @@ local function make_offer(ix_id, ix, queue, cfg, a, kind, note, from_agent)
 
   take_from_queue(ix_id, queue)
   redis.call('HSET', k_ix(ix_id), 'state', 'offered', 'agent_id', a.id, 'offer_id', offer_id,
-    'offered_at_ms', fmt(NOW))
+    'offered_at_ms', fmt(NOW), 'offer_deadline_ms', fmt(deadline))
   redis.call('HSET', k_offer(offer_id), 'interaction_id', ix_id, 'agent_id', a.id,
     'deadline_ms', fmt(deadline), 'created_at_ms', fmt(NOW), 'state', 'pending', 'kind', kind,
     'queue', queue, 'from_agent', from_agent or '', 'note', note or '')

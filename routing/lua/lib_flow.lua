@@ -24,7 +24,7 @@ local function return_to_queue(offer_id, o, reason)
     forget_interaction(a, ix_id)
   end
   redis.call('HSET', k_ix(ix_id), 'state', 'queued', 'agent_id', '', 'offer_id', '',
-    'declined_by', o.agent_id)
+    'offer_deadline_ms', '', 'declined_by', o.agent_id)
   -- A declined transfer or a declined sticky offer is not offered to the same agent first again.
   if o.kind == 'transfer' or o.agent_id == ix.preferred_agent then
     redis.call('HSET', k_ix(ix_id), 'sticky_until_ms', '0')
@@ -55,7 +55,7 @@ local function accept_offer(offer_id, o)
   resolve_offer(offer_id, 'accepted')
 
   redis.call('HSET', k_ix(ix_id), 'state', 'assigned', 'assigned_at_ms', fmt(NOW),
-    'offer_id', '', 'declined_by', '')
+    'offer_id', '', 'offer_deadline_ms', '', 'declined_by', '')
   redis.call('HSET', k_agent(o.agent_id), 'missed_in_row', '0')
 
   -- Speed of answer and service level count the first answer of a contact only, so a
@@ -106,7 +106,7 @@ local function abandon(ix_id, ix, reason)
   end
   take_from_queue(ix_id, ix.queue)
   redis.call('HSET', k_ix(ix_id), 'state', 'abandoned', 'agent_id', '', 'offer_id', '',
-    'abandoned_at_ms', fmt(NOW), 'abandon_reason', reason)
+    'offer_deadline_ms', '', 'abandoned_at_ms', fmt(NOW), 'abandon_reason', reason)
   redis.call('SREM', K_ACTIVE, ix_id)
   for _, kind in ipairs({'urgent:', 'expire:'}) do unschedule(kind .. ix_id) end
   if ix.answered ~= '1' then stat(ix.queue, 'abandoned') end

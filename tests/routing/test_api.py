@@ -427,3 +427,69 @@ async def test_webhook_message_to_agent(gateway: Gateway, admin: str) -> None:
         event = await _next_event(stream, "message")
 
     assert event["conversation_id"] == offer["conversation_id"]
+
+
+async def test_offer_listed_with_deadline(
+    gateway: Gateway, admin: str, integration: str, clock: ManualClock
+) -> None:
+    token = await _agent(gateway, admin, "a1")
+
+    await _call(gateway, integration)
+
+    assert (await _my_offer(gateway, token))["offer_deadline_ms"] == clock.now_ms() + 30_000
+
+
+async def test_agent_replaced(gateway: Gateway, admin: str) -> None:
+    await _agent(gateway, admin, "a1")
+    body = {"id": "a1", "name": "Anna", "capacity": {"email": 4}, "queues": ["default"]}
+
+    status, data = await gateway.api("PUT", "/api/v1/agents/a1", admin, json=body)
+
+    assert status == 200
+    assert data["agent"]["name"] == "Anna"
+    assert data["agent"]["capacity"] == {"email": 4}
+    assert data["agent"]["presence"] == "available"
+
+
+async def test_busy_agent_not_deleted(gateway: Gateway, admin: str, integration: str) -> None:
+    await _agent(gateway, admin, "a1")
+    await _call(gateway, integration)
+
+    status, data = await gateway.api("DELETE", "/api/v1/agents/a1", admin)
+
+    assert status == 409
+    assert data["code"] == "agent_busy"
+
+
+async def test_deleted_agent_token_revoked(gateway: Gateway, admin: str) -> None:
+    token = await _agent(gateway, admin, "a1")
+
+    status, data = await gateway.api("DELETE", "/api/v1/agents/a1", admin)
+
+    assert status == 200
+    assert data["tokens_revoked"] == 1
+    assert (await gateway.api("GET", "/api/v1/agents/me", token))[0] == 401
+
+
+async def test_queue_path_mismatch(gateway: Gateway, admin: str) -> None:
+    status, data = await gateway.api("PUT", "/api/v1/queues/sales", admin, json={"name": "other"})
+
+    assert status == 422
+    assert data["code"] == "invalid_queue_name"
+
+
+async def test_supervisor_transfers(gateway: Gateway, admin: str, integration: str) -> None:
+    token = await _agent(gateway, admin, "a1")
+    await _call(gateway, integration, id="call-1")
+    offer = await _my_offer(gateway, token)
+    await gateway.api("POST", f"/api/v1/offers/{offer['offer_id']}/accept", token)
+    await gateway.api("POST", "/api/v1/queues", admin, json={"name": "billing"})
+    supervisor = await gateway.token(Role.SUPERVISOR, "lead")
+
+    status, data = await gateway.api(
+        "POST", "/api/v1/conversations/call-1/transfer", supervisor, json={"to_queue": "billing"}
+    )
+
+    assert status == 200
+    assert data["queue"] == "billing"
+    assert data["state"] == "queued"

@@ -91,9 +91,10 @@ def build_sender(
         recipient_burst=settings.outbound_recipient_burst,
     )
     return Sender(
-        app[REDIS_BLOCKING],
+        app[REDIS],
         settings.redis_prefix,
         clock,
+        blocking_redis=app[REDIS_BLOCKING],
         whatsapp=whatsapp,
         throttle=throttle,
         failures=failures,

@@ -59,6 +59,7 @@ class Sender:
         prefix: str,
         clock: Clock,
         *,
+        blocking_redis: Redis,
         whatsapp: WhatsApp,
         throttle: Throttle,
         failures: FailureHandler,
@@ -66,7 +67,10 @@ class Sender:
         token_fingerprint: str,
         name: str | None = None,
     ) -> None:
+        # Sends in flight use `redis`; only the blocking stream read holds `blocking_redis`,
+        # so that a full pool of one never stalls the other.
         self._redis = redis
+        self._blocking = blocking_redis
         self._keys = OutboundKeys(prefix)
         self._clock = clock
         self._wa = whatsapp
@@ -129,7 +133,7 @@ class Sender:
         )
         entries = list(claimed)
         if len(entries) < free:
-            read = await self._redis.xreadgroup(
+            read = await self._blocking.xreadgroup(
                 GROUP, self.name, {self._keys.stream: ">"}, count=free - len(entries), block=block_ms
             )
             for _, stream_entries in read or []:

@@ -240,7 +240,12 @@ class GraphSimulator:
     # Control routes
 
     async def _get_requests(self, request: web.Request) -> web.Response:
-        return _json({"items": self.requests})
+        # `since` returns only entries from that index on, so that pollers stay cheap.
+        try:
+            since = int(request.query.get("since", "0"))
+        except ValueError:
+            return _json({"error": "`since` must be an integer index"}, 400)
+        return _json({"items": self.requests[since:], "total": len(self.requests)})
 
     async def _clear_requests(self, request: web.Request) -> web.Response:
         self.requests.clear()

@@ -36,6 +36,14 @@ class StatusApplier:
         campaign_id, index = target
         await self._apply(campaign_id, index, "failed", str(code or ""), at_ms)
 
+    async def on_blocked(self, message_id: str, reason: str, at_ms: int) -> None:
+        """Mark a queued recipient blocked when the gate denied its send at dispatch time."""
+        target = recipient_of(message_id)
+        if target is None:
+            return
+        campaign_id, index = target
+        await self._apply(campaign_id, index, "blocked", reason, at_ms)
+
     async def _apply(
         self, campaign_id: str, index: int, status: str, code: str, at_ms: int
     ) -> None:

@@ -42,6 +42,7 @@ class StreamAppender:
         self._script = load_script(redis, "gateway", "ingest_append.lua")
         self._queue: list[_Pending] = []
         self._flushing = False
+        self._flush_task: asyncio.Task[None] | None = None
 
     async def append(self, body: bytes, received_ms: int) -> str:
         """Store `body` durably and return its stream entry id; raise IngestUnavailableError."""
@@ -49,7 +50,8 @@ class StreamAppender:
         self._queue.append(_Pending(body, received_ms, done))
         if not self._flushing:
             self._flushing = True
-            asyncio.get_running_loop().create_task(self._flush_loop())
+            # Keep a reference: the event loop holds tasks only weakly.
+            self._flush_task = asyncio.get_running_loop().create_task(self._flush_loop())
         entry_id = await done
         return entry_id.decode()
 

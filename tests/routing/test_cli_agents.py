@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import orjson
 import pytest
 import redis as sync_redis
+import structlog
 
 from gateway.auth import token_digest
 from gateway.cli import main
 
 
 @pytest.fixture
-def cli_redis(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> sync_redis.Redis:
+def cli_redis(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[sync_redis.Redis]:
     monkeypatch.setenv("WAG_REDIS_URL", redis_url)
     monkeypatch.setenv("WAG_LOG_LEVEL", "warning")
     monkeypatch.delenv("WAG_ROUTING_CONFIG", raising=False)
     client = sync_redis.Redis.from_url(redis_url)
     client.flushdb()
-    return client
+    # `main` points structlog at this test's captured stderr, which closes after the test.
+    saved = structlog.get_config()
+    yield client
+    structlog.configure(**saved)
+    client.close()
 
 
 def test_agents_add_prints_token(

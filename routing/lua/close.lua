@@ -13,6 +13,7 @@ redis.call('HSET', k_ix(ix_id), 'closed_at_ms', fmt(NOW), 'last_agent_id', ix.ag
 if ix.customer_id and ix.customer_id ~= '' then
   redis.call('HSET', k_customer(ix.customer_id), 'last_agent_id', ix.agent_id,
     'last_served_at_ms', fmt(NOW))
+  redis.call('EXPIRE', k_customer(ix.customer_id), CLOSED_KEEP_S)
 end
 
 if wrap_up_ms > 0 then

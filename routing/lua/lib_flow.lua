@@ -70,6 +70,7 @@ local function accept_offer(offer_id, o)
   if ix.customer_id and ix.customer_id ~= '' then
     redis.call('HSET', k_customer(ix.customer_id), 'last_agent_id', o.agent_id,
       'last_served_at_ms', fmt(NOW))
+    redis.call('EXPIRE', k_customer(ix.customer_id), CLOSED_KEEP_S)
   end
 
   unschedule('urgent:' .. ix_id)
@@ -87,6 +88,7 @@ local function finish(ix_id, ix, a)
     refresh_ready(a)
   end
   redis.call('HSET', k_ix(ix_id), 'state', 'closed', 'agent_id', '', 'finished_at_ms', fmt(NOW))
+  redis.call('EXPIRE', k_ix(ix_id), CLOSED_KEEP_S)
   redis.call('SREM', K_ACTIVE, ix_id)
   for _, kind in ipairs({'wrapup:', 'urgent:', 'expire:'}) do unschedule(kind .. ix_id) end
 end
@@ -107,6 +109,7 @@ local function abandon(ix_id, ix, reason)
   take_from_queue(ix_id, ix.queue)
   redis.call('HSET', k_ix(ix_id), 'state', 'abandoned', 'agent_id', '', 'offer_id', '',
     'offer_deadline_ms', '', 'abandoned_at_ms', fmt(NOW), 'abandon_reason', reason)
+  redis.call('EXPIRE', k_ix(ix_id), CLOSED_KEEP_S)
   redis.call('SREM', K_ACTIVE, ix_id)
   for _, kind in ipairs({'urgent:', 'expire:'}) do unschedule(kind .. ix_id) end
   if ix.answered ~= '1' then stat(ix.queue, 'abandoned') end
@@ -143,6 +146,7 @@ local function enqueue(ix_id, spec)
     'answered', '0', 'agent_id', '', 'offer_id', '', 'declined_by', '', 'holds_capacity', '0',
     'phone_number_id', spec.phone_number_id or '', 'source', spec.source or '')
   redis.call('HSETNX', k_ix(ix_id), 'created_at_ms', fmt(NOW))
+  redis.call('PERSIST', k_ix(ix_id))
   redis.call('HINCRBY', k_ix(ix_id), 'contacts', 1)
   redis.call('SADD', K_ACTIVE, ix_id)
   put_in_queue(ix_id, queue, score, NOW)

@@ -219,3 +219,25 @@ async def test_abandon_waiting(desk: Desk) -> None:
 
     assert (await desk.state("c1"))["state"] == "abandoned"
     assert await desk.waiting() == []
+
+
+async def test_closed_kept_thirty_days(desk: Desk) -> None:
+    await desk.agent("a1")
+    await desk.chat("c1")
+    await desk.assign("a1", "c1")
+
+    await desk.router.close("c1", "a1")
+
+    ttl_s = await desk.router.redis.ttl(desk.router.keys.interaction("c1"))
+    assert 29 * 86_400 < ttl_s <= 30 * 86_400
+
+
+async def test_reopen_keeps_forever(desk: Desk) -> None:
+    await desk.agent("a1")
+    await desk.chat("c1")
+    await desk.assign("a1", "c1")
+    await desk.router.close("c1", "a1")
+
+    await desk.chat("c1")
+
+    assert await desk.router.redis.ttl(desk.router.keys.interaction("c1")) == -1

@@ -77,7 +77,7 @@ def max_in_window(times_ms: list[int], window_ms: float) -> int:
 
 def fetch_log(simulator_url: str, since: int = 0) -> list[dict[str, object]]:
     url = f"{simulator_url}/_simulator/requests?since={since}"
-    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - 127.0.0.1 only
+    with urllib.request.urlopen(url, timeout=10) as response:
         items: list[dict[str, object]] = json.loads(response.read())["items"]
     return items
 
@@ -89,8 +89,11 @@ async def enqueue(redis_url: str, count: int) -> None:
     service = OutboundService(redis, "wag:", SystemClock())
     for index in range(count):
         await service.send_template(
-            phone_number_id=PHONE_NUMBER_ID, to=f"49151{index:08d}", name="bench_notice",
-            language="de", reason="bench",
+            phone_number_id=PHONE_NUMBER_ID,
+            to=f"49151{index:08d}",
+            name="bench_notice",
+            language="de",
+            reason="bench",
         )
     await redis.aclose()
 
@@ -108,7 +111,11 @@ def wait_http(url: str, timeout_s: float = 15.0) -> None:
 
 
 def run(
-    messages: int, rate_per_s: float, burst: int, processes: int, jitter_ms: float = 50.0,
+    messages: int,
+    rate_per_s: float,
+    burst: int,
+    processes: int,
+    jitter_ms: float = 50.0,
     timeout_s: float = 300.0,
 ) -> RateResult:
     """Run the check and return its figures; every process started here is stopped."""
@@ -134,8 +141,10 @@ def run(
     logs: list[Path] = []
     try:
         simulator = subprocess.Popen(
-            [*command, "simulator", "--port", str(port), "--no-statuses"], env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [*command, "simulator", "--port", str(port), "--no-statuses"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         children.append(simulator)
         wait_http(simulator_url)
@@ -145,9 +154,14 @@ def run(
             log_path = Path(tmp.name) / f"sender-{index}.log"
             logs.append(log_path)
             with log_path.open("wb") as log_file:
-                children.append(subprocess.Popen(
-                    [*command, "sender"], env=env, stdout=subprocess.DEVNULL, stderr=log_file,
-                ))
+                children.append(
+                    subprocess.Popen(
+                        [*command, "sender"],
+                        env=env,
+                        stdout=subprocess.DEVNULL,
+                        stderr=log_file,
+                    )
+                )
 
         deadline = time.monotonic() + timeout_s
         entries: list[dict[str, object]] = []
@@ -174,7 +188,11 @@ def run(
         redis_server.stop()
 
     per_process = [
-        sum(1 for line in path.read_text().splitlines() if '"outcome":"sent"' in line.replace(" ", ""))
+        sum(
+            1
+            for line in path.read_text().splitlines()
+            if '"outcome":"sent"' in line.replace(" ", "")
+        )
         for path in logs
     ]
     tmp.cleanup()
@@ -204,12 +222,17 @@ def main() -> int:
     args = parser.parse_args()
 
     result = run(args.messages, args.rate, args.burst, args.processes, args.jitter_ms)
-    print(f"{result.messages} sends by {result.processes} sender processes "
-          f"(per process: {result.per_process}), configured {result.rate_per_s:g}/s burst {result.burst}")
+    print(
+        f"{result.messages} sends by {result.processes} sender processes "
+        f"(per process: {result.per_process}), "
+        f"configured {result.rate_per_s:g}/s burst {result.burst}"
+    )
     print(f"elapsed {result.elapsed_s:.2f} s, achieved {result.achieved_per_s:.1f} sends/s")
     for window in WINDOWS_S:
-        print(f"  max in any {window:g} s window: {result.max_in_window[window]} "
-              f"(bucket allows {result.allowed_in_window[window]:.0f})")
+        print(
+            f"  max in any {window:g} s window: {result.max_in_window[window]} "
+            f"(bucket allows {result.allowed_in_window[window]:.0f})"
+        )
     print("within the configured rate" if result.within_limit else "RATE EXCEEDED")
     return 0 if result.within_limit else 1
 

@@ -36,15 +36,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "sender", help="run outbound sender workers alone (no HTTP server, no inbound workers)"
     )
     sender.add_argument(
-        "--senders", type=int, help="sender loops in this process (default WAG_OUTBOUND_SENDERS or 1)"
+        "--senders",
+        type=int,
+        help="sender loops in this process (default WAG_OUTBOUND_SENDERS or 1)",
     )
     sender.set_defaults(handler=run_sender)
 
     outbound = subparsers.add_parser("outbound", help="inspect or resume the outbound path")
     actions = outbound.add_subparsers(dest="outbound_command", required=True, metavar="ACTION")
-    actions.add_parser("status", help="show queue lengths and whether sending is paused").set_defaults(
-        handler=run_status
-    )
+    actions.add_parser(
+        "status", help="show queue lengths and whether sending is paused"
+    ).set_defaults(handler=run_status)
     actions.add_parser(
         "resume", help="lift a pause (for example after renewing an expired access token)"
     ).set_defaults(handler=run_resume)
@@ -57,7 +59,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--webhook-url", help="where status webhooks go (default: this gateway's webhook route)"
     )
     simulator.add_argument("--sent-delay-ms", type=int, default=20, help="delay of `sent` (ms)")
-    simulator.add_argument("--delivered-delay-ms", type=int, default=40, help="delay of `delivered`")
+    simulator.add_argument(
+        "--delivered-delay-ms", type=int, default=40, help="delay of `delivered`"
+    )
     simulator.add_argument("--read-delay-ms", type=int, default=60, help="delay of `read` (ms)")
     simulator.add_argument("--no-read", action="store_true", help="send no `read` statuses")
     simulator.add_argument(
@@ -71,7 +75,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--templates", type=Path, help="JSON file with a list of Meta template objects"
     )
     simulator.add_argument(
-        "--fault", action="append", default=[], metavar="KIND[:CODE[:TIMES[:RECIPIENT]]]",
+        "--fault",
+        action="append",
+        default=[],
+        metavar="KIND[:CODE[:TIMES[:RECIPIENT]]]",
         help="script a fault, e.g. error:130429:3 or failed_status:131047:0:4915112345678",
     )
     simulator.set_defaults(handler=run_simulator)
@@ -119,10 +126,15 @@ def run_status(args: argparse.Namespace, settings: Settings) -> int:
     with redis_for(settings) as live:
         state = asyncio.run(_status(live))
     paused = state["paused"]
-    print(f"waiting in stream: {state['stream_length']}, delayed (retries, pacing): {state['delayed']}")
+    print(
+        f"waiting in stream: {state['stream_length']}, "
+        f"delayed (retries, pacing): {state['delayed']}"
+    )
     if isinstance(paused, dict):
-        print(f"PAUSED since {paused.get('at_ms')} ms: {paused.get('reason')}; "
-              "run `wa-gateway outbound resume` after fixing the cause")
+        print(
+            f"PAUSED since {paused.get('at_ms')} ms: {paused.get('reason')}; "
+            "run `wa-gateway outbound resume` after fixing the cause"
+        )
         return 1
     print("sending: running")
     return 0
@@ -186,9 +198,12 @@ def run_simulator(args: argparse.Namespace, settings: Settings) -> int:
         for fault in faults:
             simulator.add_fault(fault)
         await simulator.start("127.0.0.1", args.port)
-        print(f"Graph API simulator on {simulator.url}; status webhooks to "
-              f"{simulator.statuses.webhook_url}. Point senders at it with "
-              f"WAG_GRAPH_BASE_URL={simulator.url}", flush=True)
+        print(
+            f"Graph API simulator on {simulator.url}; status webhooks to "
+            f"{simulator.statuses.webhook_url}. Point senders at it with "
+            f"WAG_GRAPH_BASE_URL={simulator.url}",
+            flush=True,
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):

@@ -215,7 +215,7 @@ class WindowStore:
         due = await self._redis.zrangebyscore(index, now_ms, horizon_ms, start=0, num=limit)
         warnings: list[WindowWarning] = []
         for raw_id in due:
-            conversation_id = raw_id.decode()
+            conversation_id = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
             warning = await self._claim_one(conversation_id, now_ms, warn_minutes)
             if warning is not None:
                 warnings.append(warning)

@@ -50,6 +50,7 @@ async def post_message(request: web.Request) -> web.Response:
 
     data, upload = await _read_reply(request, settings.outbound_max_upload_bytes)
     reply = _validate_reply(data)
+    kind: str
     if isinstance(reply, MediaReply):
         _check_media_source(reply, upload)
         body = reply.meta_body()
@@ -60,7 +61,12 @@ async def post_message(request: web.Request) -> web.Response:
 
     try:
         message_id = await request.app[OUTBOUND].send_message(
-            conversation_id, kind, body, reason="agent_reply", reply_to=reply.reply_to, upload=upload
+            conversation_id,
+            kind,
+            body,
+            reason="agent_reply",
+            reply_to=reply.reply_to,
+            upload=upload,
         )
     except ConversationNotFoundError as exc:
         raise not_found(f"conversation {conversation_id} not found") from exc
@@ -105,29 +111,39 @@ async def get_outbound_status(request: web.Request) -> web.Response:
     delayed = await redis.zcard(keys.delayed)
     try:
         pending = (await redis.xpending(keys.stream, GROUP))["pending"]
-    except Exception:  # noqa: BLE001 - no group before the first sender started
+    except Exception:
         pending = 0
-    return json_response({
-        "paused": paused is not None,
-        "pause": {"reason": paused["reason"], "since_ms": int(paused["at_ms"])} if paused else None,
-        "stream_length": waiting,
-        "in_flight": pending,
-        "delayed": delayed,
-    })
+    return json_response(
+        {
+            "paused": paused is not None,
+            "pause": {"reason": paused["reason"], "since_ms": int(paused["at_ms"])}
+            if paused
+            else None,
+            "stream_length": waiting,
+            "in_flight": pending,
+            "delayed": delayed,
+        }
+    )
 
 
 @requires(Role.ADMIN)
 async def post_outbound_resume(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
-    resumed = await PauseState(request.app[REDIS], settings.redis_prefix, request.app[CLOCK]).resume()
+    resumed = await PauseState(
+        request.app[REDIS], settings.redis_prefix, request.app[CLOCK]
+    ).resume()
     return json_response({"resumed": resumed})
 
 
 async def _require_conversation(request: web.Request, conversation_id: str) -> None:
     settings = request.app[SETTINGS]
-    conversation = await ConversationStore(request.app[REDIS], settings.redis_prefix).get(conversation_id)
+    conversation = await ConversationStore(request.app[REDIS], settings.redis_prefix).get(
+        conversation_id
+    )
     if conversation is None:
-        raise not_found(f"conversation {conversation_id} not found; list them at GET /api/v1/conversations")
+        raise not_found(
+            f"conversation {conversation_id} not found; list them at GET /api/v1/conversations"
+        )
 
 
 async def _require_holder(request: web.Request, conversation_id: str) -> None:
@@ -147,7 +163,9 @@ async def _require_holder(request: web.Request, conversation_id: str) -> None:
         raise ProblemError(403, "not-conversation-holder", "Forbidden", detail)
 
 
-async def _read_reply(request: web.Request, max_upload_bytes: int) -> tuple[Any, MediaUpload | None]:
+async def _read_reply(
+    request: web.Request, max_upload_bytes: int
+) -> tuple[Any, MediaUpload | None]:
     if not request.content_type.startswith("multipart/"):
         raw = await request.read()
         return _parse_json(raw), None
@@ -163,7 +181,9 @@ async def _read_reply(request: web.Request, max_upload_bytes: int) -> tuple[Any,
         elif part.name == "file":
             content = await _read_limited(part, max_upload_bytes)
             mime_type = part.headers.get("Content-Type", "application/octet-stream")
-            upload = MediaUpload(content, mime_type.split(";")[0].strip().lower(), part.filename or "file")
+            upload = MediaUpload(
+                content, mime_type.split(";")[0].strip().lower(), part.filename or "file"
+            )
     if data is None:
         detail = "a multipart reply needs a `message` part with the JSON reply"
         raise ProblemError(400, "invalid-multipart", "Invalid multipart body", detail)
@@ -177,10 +197,13 @@ async def _read_limited(part: BodyPartReader, max_bytes: int) -> bytes:
         size += len(chunk)
         if size > max_bytes:
             detail = (
-                f"the uploaded file is larger than {max_bytes} bytes (WAG_OUTBOUND_MAX_UPLOAD_BYTES); "
+                f"the uploaded file is larger than {max_bytes} bytes "
+                "(WAG_OUTBOUND_MAX_UPLOAD_BYTES); "
                 "send a smaller file or a public URL as `link`"
             )
-            raise ProblemError(413, "media-too-large", "Media too large", detail, max_bytes=max_bytes)
+            raise ProblemError(
+                413, "media-too-large", "Media too large", detail, max_bytes=max_bytes
+            )
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -206,14 +229,15 @@ def _validate_reply(data: dict[str, Any]) -> Any:
         for error in problem.problem["errors"]:
             prefix = tag + "."
             if error["field"].startswith(prefix):
-                error["field"] = error["field"][len(prefix):]
+                error["field"] = error["field"][len(prefix) :]
             elif not error["field"]:
                 # A missing or unknown `type` fails before any field of a reply type.
                 error["field"] = "type"
         first = problem.problem["errors"][0]
         detail = f"invalid field `{first['field']}`: {first['message']}"
-        raise ProblemError(422, "validation-failed", "Validation failed", detail,
-                           errors=problem.problem["errors"]) from exc
+        raise ProblemError(
+            422, "validation-failed", "Validation failed", detail, errors=problem.problem["errors"]
+        ) from exc
 
 
 def _check_media_source(reply: MediaReply, upload: MediaUpload | None) -> None:
@@ -234,8 +258,13 @@ def _check_media_source(reply: MediaReply, upload: MediaUpload | None) -> None:
             f"media type `{upload.mime_type}` cannot be sent as `{reply.type}`; "
             f"WhatsApp accepts {', '.join(_accepted(reply.type))}"
         )
-        raise ProblemError(415, "unsupported-media-type", "Unsupported media type", detail,
-                           mime_type=upload.mime_type)
+        raise ProblemError(
+            415,
+            "unsupported-media-type",
+            "Unsupported media type",
+            detail,
+            mime_type=upload.mime_type,
+        )
     if not upload.content:
         raise ProblemError(422, "media-empty", "Validation failed", "the uploaded file is empty")
     if len(upload.content) > rule[1]:
@@ -247,7 +276,9 @@ def _check_media_source(reply: MediaReply, upload: MediaUpload | None) -> None:
 
 
 def _accepted(kind: str) -> list[str]:
-    return sorted(mime for mime, (message_type, _) in SUPPORTED_MEDIA.items() if message_type == kind)
+    return sorted(
+        mime for mime, (message_type, _) in SUPPORTED_MEDIA.items() if message_type == kind
+    )
 
 
 def setup(app: web.Application) -> None:

@@ -55,7 +55,9 @@ class MediaObject(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     link: HttpUrl | None = Field(None, description="Public http(s) URL that Meta downloads.")
-    id: str | None = Field(None, pattern=r"^\d{1,32}$", description="Media id of an earlier upload.")
+    id: str | None = Field(
+        None, pattern=r"^\d{1,32}$", description="Media id of an earlier upload."
+    )
     caption: str | None = Field(None, max_length=MAX_CAPTION_CHARS)
     filename: str | None = Field(None, max_length=240)
 
@@ -186,7 +188,9 @@ class ListReply(_Body):
         return _with_header_footer(body, self.header, self.footer)
 
 
-def _with_header_footer(body: dict[str, Any], header: str | None, footer: str | None) -> dict[str, Any]:
+def _with_header_footer(
+    body: dict[str, Any], header: str | None, footer: str | None
+) -> dict[str, Any]:
     if header:
         body["header"] = {"type": "text", "text": header}
     if footer:

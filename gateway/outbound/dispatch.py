@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from pywa.types.callback import Button, Section, SectionList, SectionRow
 from pywa.types.templates import TemplateLanguage
-from pywa_async import WhatsApp
-from pywa_async.types import Button, Section, SectionList, SectionRow
+from pywa_async.client import WhatsApp
 
 from gateway.outbound.records import OutboundJob
 

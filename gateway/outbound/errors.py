@@ -20,19 +20,22 @@ class FailureClass(StrEnum):
     MARKETING_STOPPED = "marketing_stopped"  # 131050: the customer stopped marketing messages
     NO_RETRY = "no_retry"  # 131049, 130472: Meta chose not to deliver; never retried
     TEMPLATE = "template"  # 132xxx: permanent, reported with Meta's message
-    TOKEN_EXPIRED = "token_expired"  # 190: pause sending until the token is replaced
+    # 190: pause sending until the token is replaced (a class name, not a password)
+    TOKEN_EXPIRED = "token_expired"  # noqa: S105
     PERMANENT = "permanent"  # anything else: invalid request, permissions, ...
 
 
-TRANSIENT_CODES = frozenset({
-    130429,  # throughput rate limit
-    131056,  # pair rate limit (one customer)
-    131057,  # account in maintenance
-    131000,  # unknown error, Meta asks to retry
-    131016,  # service unavailable
-    4,  # too many API calls
-    80007,  # rate limit issues
-})
+TRANSIENT_CODES = frozenset(
+    {
+        130429,  # throughput rate limit
+        131056,  # pair rate limit (one customer)
+        131057,  # account in maintenance
+        131000,  # unknown error, Meta asks to retry
+        131016,  # service unavailable
+        4,  # too many API calls
+        80007,  # rate limit issues
+    }
+)
 NO_RETRY_CODES = frozenset({131049, 130472})
 TEMPLATE_CODE_RANGE = range(132000, 133000)
 # Meta's pair rate limit is about one message per 6 s to one customer.
@@ -88,7 +91,9 @@ def classify_exception(exc: Exception) -> SendFailure:
         message = exc.message if not exc.details else f"{exc.message}: {exc.details}"
         return SendFailure(classify_code(code, status), code, message)
     if isinstance(exc, httpx.TimeoutException):
-        return SendFailure(FailureClass.TRANSIENT, None, f"Graph API call timed out ({type(exc).__name__})")
+        return SendFailure(
+            FailureClass.TRANSIENT, None, f"Graph API call timed out ({type(exc).__name__})"
+        )
     if isinstance(exc, httpx.TransportError):
         return SendFailure(FailureClass.TRANSIENT, None, f"Graph API connection failed: {exc}")
     return SendFailure(FailureClass.PERMANENT, None, f"{type(exc).__name__}: {exc}")

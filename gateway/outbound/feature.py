@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import structlog
 from aiohttp import web
-from pywa_async import WhatsApp
+from pywa_async.client import WhatsApp
 
 from gateway.appkeys import CLOCK, REDIS, REDIS_BLOCKING, SETTINGS
 from gateway.inbound.hooks import INBOUND_HOOKS
@@ -65,7 +65,7 @@ def build_failure_handler(
         backoff_base_ms=settings.outbound_backoff_base_ms,
         backoff_max_ms=settings.outbound_backoff_max_ms,
         token_fingerprint=fingerprint_of(settings),
-        rng=random.Random(),
+        rng=random.Random(),  # noqa: S311 - retry jitter, not a secret
     )
 
 
@@ -123,7 +123,11 @@ async def _outbound_context(app: web.Application) -> AsyncIterator[None]:
     # No WindowWarnings loop here: routing's sweeper already sends `window_warning` events to
     # the holding agent (each queue's `window_warnings_s`), and two senders would warn twice.
     tasks = [asyncio.create_task(sender.run(), name=f"sender-{sender.name}") for sender in senders]
-    log.info("outbound_started", senders=count, graph="simulator" if graph_url_of(app, settings) else "meta")
+    log.info(
+        "outbound_started",
+        senders=count,
+        graph="simulator" if graph_url_of(app, settings) else "meta",
+    )
     yield
 
     await stop_senders(senders, tasks)
@@ -146,5 +150,7 @@ def setup(app: web.Application) -> None:
         app[INBOUND_HOOKS].on_status.append(on_status)
         app[INBOUND_HOOKS].on_message.append(on_message)
     else:
-        log.warning("outbound_without_inbound_hooks",
-                    detail="gateway.inbound.service must be set up first for failed statuses")
+        log.warning(
+            "outbound_without_inbound_hooks",
+            detail="gateway.inbound.service must be set up first for failed statuses",
+        )

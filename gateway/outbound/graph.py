@@ -9,7 +9,7 @@ building and its error classes) runs unchanged.
 from __future__ import annotations
 
 import httpx
-from pywa_async import WhatsApp
+from pywa_async.client import WhatsApp
 
 from gateway.settings import Settings
 

@@ -41,7 +41,7 @@ class OutboundKeys:
         return f"{self.prefix}out:{{{message_id}}}:upload"
 
     def resend_marker(self, message_id: str) -> str:
-        """Set once a failed message was sent again, so that a status redelivery cannot repeat it."""
+        """Set once a failed message was sent again; a redelivered status cannot repeat it."""
         return f"{self.prefix}out:{{{message_id}}}:resent"
 
     def number_bucket(self, phone_number_id: str) -> str:

@@ -22,15 +22,17 @@ SUPPORTED_MEDIA: dict[str, tuple[str, int]] = {
     "application/vnd.ms-excel": ("document", 100 * MB),
     "application/vnd.ms-powerpoint": ("document", 100 * MB),
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": (
-        "document", 100 * MB,
+        "document",
+        100 * MB,
     ),
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ("document", 100 * MB),
     "application/vnd.openxmlformats-officedocument.presentationml.presentation": (
-        "document", 100 * MB,
+        "document",
+        100 * MB,
     ),
 }
 
 
 def media_rule(mime_type: str) -> tuple[str, int] | None:
     """Return (message type, max bytes) for a MIME type, or None when WhatsApp rejects it."""
-    return SUPPORTED_MEDIA.get(mime_type.split(";")[0].strip().lower())
+    return SUPPORTED_MEDIA.get(mime_type.split(";", maxsplit=1)[0].strip().lower())

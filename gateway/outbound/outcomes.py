@@ -11,10 +11,11 @@ import hashlib
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from redis.asyncio import Redis
+from redis.typing import EncodableT, FieldT
 
 from common.clock import Clock
 from gateway.outbound.errors import FailureClass, SendFailure, classify_code
@@ -82,14 +83,18 @@ class PauseState:
         self._clock = clock
 
     async def pause(self, reason: str, fingerprint: str) -> None:
-        mapping = {"reason": reason, "token_fingerprint": fingerprint, "at_ms": self._clock.now_ms()}
-        await self._redis.hset(self._key, mapping=mapping)  # type: ignore[arg-type]  # mixed value types
+        mapping: dict[FieldT, EncodableT] = {
+            "reason": reason,
+            "token_fingerprint": fingerprint,
+            "at_ms": self._clock.now_ms(),
+        }
+        await self._redis.hset(self._key, mapping=mapping)
 
     async def get(self) -> dict[str, str] | None:
         raw = await self._redis.hgetall(self._key)
         if not raw:
             return None
-        return {key.decode(): value.decode() for key, value in raw.items()}
+        return {_text(key): _text(value) for key, value in raw.items()}
 
     async def resume(self) -> bool:
         return bool(await self._redis.delete(self._key))
@@ -122,7 +127,7 @@ class FailureHandler:
         self._max_attempts = max_attempts
         self._backoff = (backoff_base_ms, backoff_max_ms)
         self._fingerprint = token_fingerprint
-        self._rng = rng or random.Random()
+        self._rng = rng or random.Random()  # noqa: S311 - retry jitter, not a secret
 
     # Error answers of the Graph API
 
@@ -132,10 +137,18 @@ class FailureHandler:
         if kind is FailureClass.TRANSIENT:
             if job.attempt < self._max_attempts:
                 delay_ms = max(self._delay(job.attempt), failure.retry_floor_ms)
-                await schedule(self._redis, self._keys, job.next_attempt(), self._clock.now_ms() + delay_ms)
-                log.warning("outbound_retry_scheduled", message_id=job.message_id,
-                            conversation_id=job.conversation_id, code=failure.code,
-                            attempt=job.attempt, delay_ms=delay_ms, error=failure.message)
+                await schedule(
+                    self._redis, self._keys, job.next_attempt(), self._clock.now_ms() + delay_ms
+                )
+                log.warning(
+                    "outbound_retry_scheduled",
+                    message_id=job.message_id,
+                    conversation_id=job.conversation_id,
+                    code=failure.code,
+                    attempt=job.attempt,
+                    delay_ms=delay_ms,
+                    error=failure.message,
+                )
                 return "retry_scheduled"
             await self._fail(job, failure)
             return "failed"
@@ -144,19 +157,29 @@ class FailureHandler:
             window = await self._windows.get(job.conversation_id)
             if window is not None and window.open and not job.window_retry:
                 # Meta occasionally answers 131047 inside an open window; one retry works.
-                await self._redis.xadd(self._keys.stream, job.next_attempt(window_retry=True).to_fields())  # type: ignore[arg-type]  # str fields
-                log.warning("outbound_window_retry", message_id=job.message_id,
-                            conversation_id=job.conversation_id)
+                await self._redis.xadd(
+                    self._keys.stream, job.next_attempt(window_retry=True).to_fields()
+                )
+                log.warning(
+                    "outbound_window_retry",
+                    message_id=job.message_id,
+                    conversation_id=job.conversation_id,
+                )
                 return "window_retry"
             await self._windows.close_by_meta(job.conversation_id, sent_at_ms)
 
         if kind is FailureClass.TOKEN_EXPIRED:
             await self.pause.pause("access_token_expired", self._fingerprint)
             await schedule(self._redis, self._keys, job, self._clock.now_ms() + PAUSE_RECHECK_MS)
-            log.error("outbound_paused", reason="access_token_expired", code=failure.code,
-                      message_id=job.message_id, error=failure.message,
-                      action="replace WAG_ACCESS_TOKEN and restart, or run "
-                             "`wa-gateway outbound resume` after renewing it at Meta")
+            log.error(
+                "outbound_paused",
+                reason="access_token_expired",
+                code=failure.code,
+                message_id=job.message_id,
+                error=failure.message,
+                action="replace WAG_ACCESS_TOKEN and restart, or run "
+                "`wa-gateway outbound resume` after renewing it at Meta",
+            )
             return "paused"
 
         await self._side_effects(kind, job.as_content(), failure, "send")
@@ -176,15 +199,21 @@ class FailureHandler:
 
         content = message.get("content") or {}
         failure = SendFailure(
-            classify_code(status.error_code), status.error_code,
+            classify_code(status.error_code),
+            status.error_code,
             status.error_message or status.error_title or "",
         )
         job = _job_from_content(content)
         if job is None:
             return
-        log.warning("outbound_failed_status", message_id=job.message_id, wamid=status.wamid,
-                    conversation_id=job.conversation_id, code=status.error_code,
-                    failure_class=failure.failure_class.value)
+        log.warning(
+            "outbound_failed_status",
+            message_id=job.message_id,
+            wamid=status.wamid,
+            conversation_id=job.conversation_id,
+            code=status.error_code,
+            failure_class=failure.failure_class.value,
+        )
 
         kind = failure.failure_class
         if kind is FailureClass.WINDOW_CLOSED:
@@ -201,7 +230,9 @@ class FailureHandler:
         elif kind is FailureClass.TRANSIENT:
             chain = int(content.get("chain_attempts", 1))
             if chain < self._max_attempts and await self._claim_resend(job.message_id):
-                await self._resend(job, window_retry=False, delay_ms=self._delay(chain), chain=chain + 1)
+                await self._resend(
+                    job, window_retry=False, delay_ms=self._delay(chain), chain=chain + 1
+                )
                 return
 
         await self._side_effects(kind, content, failure, "status")
@@ -213,13 +244,21 @@ class FailureHandler:
 
     async def _fail(self, job: OutboundJob, failure: SendFailure) -> None:
         await self._messages.set_local_status(
-            job.message_id, "failed", self._clock.now_ms(),
-            error_code=failure.code, error_message=failure.message,
+            job.message_id,
+            "failed",
+            self._clock.now_ms(),
+            error_code=failure.code,
+            error_message=failure.message,
         )
-        log.warning("outbound_failed", message_id=job.message_id,
-                    conversation_id=job.conversation_id, code=failure.code,
-                    failure_class=failure.failure_class.value, attempt=job.attempt,
-                    error=failure.message)
+        log.warning(
+            "outbound_failed",
+            message_id=job.message_id,
+            conversation_id=job.conversation_id,
+            code=failure.code,
+            failure_class=failure.failure_class.value,
+            attempt=job.attempt,
+            error=failure.message,
+        )
 
     async def _side_effects(
         self, kind: FailureClass, content: dict[str, Any], failure: SendFailure, source: str
@@ -228,11 +267,17 @@ class FailureHandler:
         if kind is FailureClass.UNDELIVERABLE:
             await self._redis.hset(
                 self._session_keys.conversation(conversation_id),
-                mapping={"undeliverable_at_ms": self._clock.now_ms(), "undeliverable_code": failure.code or 0},
+                mapping={
+                    "undeliverable_at_ms": self._clock.now_ms(),
+                    "undeliverable_code": failure.code or 0,
+                },
             )
         if kind not in (
-            FailureClass.UNDELIVERABLE, FailureClass.MARKETING_STOPPED,
-            FailureClass.TEMPLATE, FailureClass.WINDOW_CLOSED, FailureClass.NO_RETRY,
+            FailureClass.UNDELIVERABLE,
+            FailureClass.MARKETING_STOPPED,
+            FailureClass.TEMPLATE,
+            FailureClass.WINDOW_CLOSED,
+            FailureClass.NO_RETRY,
         ):
             return
 
@@ -247,7 +292,9 @@ class FailureHandler:
             at_ms=self._clock.now_ms(),
             source=source,
         )
-        await self._redis.xadd(self._keys.events, _event_fields(event), maxlen=EVENTS_MAXLEN, approximate=True)  # type: ignore[arg-type]  # str fields
+        await self._redis.xadd(
+            self._keys.events, _event_fields(event), maxlen=EVENTS_MAXLEN, approximate=True
+        )
         for callback in self._hooks.on_failure:
             await callback(event)
 
@@ -276,7 +323,8 @@ class FailureHandler:
             if not upload:
                 log.warning("outbound_resend_upload_expired", message_id=job.message_id)
                 return
-            await self._redis.hset(self._keys.upload(retry.message_id), mapping=upload)
+            copy = cast("dict[FieldT, EncodableT]", upload)
+            await self._redis.hset(self._keys.upload(retry.message_id), mapping=copy)
             await self._redis.expire(self._keys.upload(retry.message_id), UPLOAD_TTL_S)
         due_ms = self._clock.now_ms() + delay_ms if delay_ms else None
         await self._service.enqueue(retry, due_ms=due_ms, chain_attempts=chain)
@@ -292,10 +340,14 @@ class FailureHandler:
         return message
 
 
-def _event_fields(event: OutboundFailureEvent) -> dict[str, str]:
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _event_fields(event: OutboundFailureEvent) -> dict[FieldT, EncodableT]:
     return {
         name: "" if getattr(event, name) is None else str(getattr(event, name))
-        for name in OutboundFailureEvent.__slots__  # type: ignore[attr-defined]  # slots dataclass
+        for name in OutboundFailureEvent.__slots__
     }
 
 

@@ -32,10 +32,12 @@ the history entry; writing to the stream directly skips the history and the chec
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import orjson
+from redis.typing import EncodableT, FieldT
 
 FREE_FORM_KINDS = frozenset(
     {"text", "image", "audio", "video", "document", "sticker", "interactive", "reaction"}
@@ -70,7 +72,7 @@ class OutboundJob:
             window_retry=self.window_retry if window_retry is None else window_retry,
         )
 
-    def to_fields(self) -> dict[str, str]:
+    def to_fields(self) -> dict[FieldT, EncodableT]:
         """Return the stream entry fields."""
         return {
             "message_id": self.message_id,
@@ -90,7 +92,7 @@ class OutboundJob:
         }
 
     @classmethod
-    def from_fields(cls, fields: dict[bytes, bytes] | dict[str, str]) -> OutboundJob:
+    def from_fields(cls, fields: Mapping[Any, Any]) -> OutboundJob:
         """Read a stream entry; raises KeyError or ValueError on a malformed one."""
         data = {
             (key.decode() if isinstance(key, bytes) else key): (

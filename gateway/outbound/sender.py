@@ -15,9 +15,10 @@ import os
 import socket
 import time
 from dataclasses import dataclass
+from typing import Any, cast
 
 import structlog
-from pywa_async import WhatsApp
+from pywa_async.client import WhatsApp
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
@@ -128,15 +129,21 @@ class Sender:
         await self._wait_for_slot()
         free = self._free_slots()
 
-        _, claimed, _ = await self._redis.xautoclaim(
+        # XAUTOCLAIM answers [next start id, claimed entries, deleted ids].
+        claim_reply: list[Any] = await self._redis.xautoclaim(
             self._keys.stream, GROUP, self.name, self._config.claim_idle_ms, "0-0", count=free
         )
-        entries = list(claimed)
+        entries: list[Any] = list(claim_reply[1])
         if len(entries) < free:
             read = await self._blocking.xreadgroup(
-                GROUP, self.name, {self._keys.stream: ">"}, count=free - len(entries), block=block_ms
+                GROUP,
+                self.name,
+                {self._keys.stream: ">"},
+                count=free - len(entries),
+                block=block_ms,
             )
-            for _, stream_entries in read or []:
+            streams = cast("list[Any]", read or [])
+            for _, stream_entries in streams:
                 entries.extend(stream_entries)
 
         for entry_id, fields in entries:
@@ -181,7 +188,9 @@ class Sender:
     async def process(self, job: OutboundJob) -> str:
         """Send one job and record its outcome; return the outcome for the summary log."""
         started = time.perf_counter()
-        structlog.contextvars.bind_contextvars(message_id=job.message_id, conversation_id=job.conversation_id)
+        structlog.contextvars.bind_contextvars(
+            message_id=job.message_id, conversation_id=job.conversation_id
+        )
         try:
             outcome = await self._process(job)
         finally:
@@ -201,7 +210,7 @@ class Sender:
         sent_wamid = await self._redis.get(self._keys.sent_marker(job.message_id))
         if sent_wamid is not None:
             # Meta accepted it before a crash: finish the bookkeeping, never send twice.
-            await self._messages.attach_wamid(job.message_id, sent_wamid.decode())
+            await self._messages.attach_wamid(job.message_id, _text(sent_wamid))
             return "already_sent"
 
         if await self._paused():
@@ -212,7 +221,10 @@ class Sender:
             window = await self._windows.get(job.conversation_id)
             if window is None or not window.open:
                 await self._messages.set_local_status(
-                    job.message_id, "failed", self._clock.now_ms(), error_code=131047,
+                    job.message_id,
+                    "failed",
+                    self._clock.now_ms(),
+                    error_code=131047,
                     error_message="the service window closed before the message could be sent",
                 )
                 return "window_closed"
@@ -261,8 +273,8 @@ class Sender:
             raise LookupError(msg)
         media = await self._wa.upload_media(
             media=raw[b"content"],
-            mime_type=raw[b"mime_type"].decode(),
-            filename=raw[b"filename"].decode(),
+            mime_type=_text(raw[b"mime_type"]),
+            filename=_text(raw[b"filename"]),
             phone_id=job.phone_number_id,
         )
         return str(media.id)
@@ -275,8 +287,12 @@ class Sender:
         now = time.monotonic()
         if now - self._pause_logged_at > PAUSE_LOG_INTERVAL_S:
             self._pause_logged_at = now
-            log.error("outbound_paused", reason=state.get("reason"), since_ms=state.get("at_ms"),
-                      action="replace WAG_ACCESS_TOKEN and restart, or run `wa-gateway outbound resume`")
+            log.error(
+                "outbound_paused",
+                reason=state.get("reason"),
+                since_ms=state.get("at_ms"),
+                action="replace WAG_ACCESS_TOKEN and restart, or run `wa-gateway outbound resume`",
+            )
         return True
 
     async def _clear_pause_of_old_token(self) -> None:
@@ -284,6 +300,10 @@ class Sender:
         if state is not None and state.get("token_fingerprint") != self._fingerprint:
             await self._failures.pause.resume()
             log.info("outbound_resumed", reason="send with a new access token succeeded")
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 async def stop_senders(senders: list[Sender], tasks: list[asyncio.Task[None]]) -> None:

@@ -93,7 +93,9 @@ class OutboundService:
         Raises `ConversationNotFoundError` or `WindowClosedError`.
         """
         body = {"body": text, "preview_url": False}
-        return await self.send_message(conversation_id, "text", body, reason=reason, reply_to=reply_to)
+        return await self.send_message(
+            conversation_id, "text", body, reason=reason, reply_to=reply_to
+        )
 
     async def send_message(
         self,
@@ -181,7 +183,7 @@ class OutboundService:
             job.conversation_id, job.message_id, job.kind, text, content, job.enqueued_at_ms
         )
         if due_ms is None:
-            await self._redis.xadd(self._keys.stream, job.to_fields())  # type: ignore[arg-type]  # redis-py types field values loosely
+            await self._redis.xadd(self._keys.stream, job.to_fields())
         else:
             await schedule(self._redis, self._keys, job, due_ms)
         log.info(

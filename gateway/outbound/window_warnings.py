@@ -59,8 +59,12 @@ class WindowWarnings:
                 "minutes_left": warning.minutes,
             }
             await self._publish(interaction.agent_id, event)
-            log.info("window_warning_sent", conversation_id=warning.conversation_id,
-                     agent_id=interaction.agent_id, minutes_left=warning.minutes)
+            log.info(
+                "window_warning_sent",
+                conversation_id=warning.conversation_id,
+                agent_id=interaction.agent_id,
+                minutes_left=warning.minutes,
+            )
             sent += 1
         return sent
 

@@ -1,1 +1,1 @@
-"""A local stand-in for Meta's Graph API: sends, media upload, templates, status webhooks, faults."""
+"""A local stand-in for Meta's Graph API: sends, media, templates, status webhooks, faults."""

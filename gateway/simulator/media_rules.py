@@ -5,7 +5,9 @@ from __future__ import annotations
 from gateway.outbound.media_types import media_rule
 
 
-def check_upload(messaging_product: str | None, mime_type: str, size: int) -> tuple[int, str] | None:
+def check_upload(
+    messaging_product: str | None, mime_type: str, size: int
+) -> tuple[int, str] | None:
     """Return Meta's (error code, details) for a rejected upload, or None."""
     if messaging_product != "whatsapp":
         return 100, "`messaging_product` must be `whatsapp`."

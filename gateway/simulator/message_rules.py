@@ -6,7 +6,13 @@ from typing import Any
 
 MEDIA_TYPES = ("image", "audio", "video", "document", "sticker")
 SUPPORTED_TYPES = (
-    "text", *MEDIA_TYPES, "interactive", "template", "reaction", "location", "contacts",
+    "text",
+    *MEDIA_TYPES,
+    "interactive",
+    "template",
+    "reaction",
+    "location",
+    "contacts",
 )
 MAX_TEXT_CHARS = 4096
 MAX_CAPTION_CHARS = 1024
@@ -65,7 +71,9 @@ def _check_text(content: dict[str, Any]) -> Problem | None:
     return None
 
 
-def _check_media(message_type: str, content: dict[str, Any], media: dict[str, Any]) -> Problem | None:
+def _check_media(
+    message_type: str, content: dict[str, Any], media: dict[str, Any]
+) -> Problem | None:
     media_id, link = content.get("id"), content.get("link")
     if bool(media_id) == bool(link):
         return 100, f"Set exactly one of `{message_type}.id` and `{message_type}.link`."
@@ -133,7 +141,9 @@ def _check_template(content: dict[str, Any], templates: list[dict[str, Any]]) ->
     return None
 
 
-def _find_template(content: dict[str, Any], templates: list[dict[str, Any]]) -> dict[str, Any] | None:
+def _find_template(
+    content: dict[str, Any], templates: list[dict[str, Any]]
+) -> dict[str, Any] | None:
     name = content.get("name")
     code = (content.get("language") or {}).get("code")
     for template in templates:

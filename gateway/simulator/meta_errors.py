@@ -18,34 +18,59 @@ class MetaError:
 # Titles and details follow Meta's Cloud API error code reference.
 CATALOG: dict[int, MetaError] = {
     100: MetaError(400, "Invalid parameter", "A parameter of the request is invalid."),
-    190: MetaError(401, "Error validating access token: Session has expired",
-                   "The access token expired or was invalidated."),
-    130429: MetaError(400, "Rate limit hit",
-                      "Cloud API message throughput has been reached."),
-    130472: MetaError(400, "User's number is part of an experiment",
-                      "The message was not sent as part of a marketing message experiment."),
-    131000: MetaError(500, "Something went wrong", "Message failed to send because of an "
-                      "unknown error."),
-    131026: MetaError(400, "Message Undeliverable", "Unable to deliver the message to this "
-                      "recipient."),
-    131047: MetaError(400, "Re-engagement message", "Message failed to send because more than "
-                      "24 hours have passed since the customer last replied to this number."),
-    131049: MetaError(400, "Meta chose not to deliver.", "This message was not delivered to "
-                      "maintain healthy ecosystem engagement."),
-    131050: MetaError(400, "Unable to deliver the message. This recipient has chosen to stop "
-                      "receiving marketing messages on WhatsApp from your business.",
-                      "The user stopped marketing messages."),
-    131053: MetaError(400, "Media upload error", "Unable to upload the media used in the "
-                      "message."),
-    131056: MetaError(400, "(Business Account, Consumer Account) pair rate limit hit",
-                      "Too many messages sent from this phone number to the same recipient "
-                      "in a short period."),
-    131057: MetaError(400, "Account in maintenance mode", "The business account is in "
-                      "maintenance mode."),
-    132000: MetaError(400, "Number of parameters does not match the expected number of "
-                      "params", "The number of parameters does not match the template."),
-    132001: MetaError(400, "Template name does not exist in the translation",
-                      "The template does not exist in this language or is not approved."),
+    190: MetaError(
+        401,
+        "Error validating access token: Session has expired",
+        "The access token expired or was invalidated.",
+    ),
+    130429: MetaError(400, "Rate limit hit", "Cloud API message throughput has been reached."),
+    130472: MetaError(
+        400,
+        "User's number is part of an experiment",
+        "The message was not sent as part of a marketing message experiment.",
+    ),
+    131000: MetaError(
+        500, "Something went wrong", "Message failed to send because of an unknown error."
+    ),
+    131026: MetaError(
+        400, "Message Undeliverable", "Unable to deliver the message to this recipient."
+    ),
+    131047: MetaError(
+        400,
+        "Re-engagement message",
+        "Message failed to send because more than "
+        "24 hours have passed since the customer last replied to this number.",
+    ),
+    131049: MetaError(
+        400,
+        "Meta chose not to deliver.",
+        "This message was not delivered to maintain healthy ecosystem engagement.",
+    ),
+    131050: MetaError(
+        400,
+        "Unable to deliver the message. This recipient has chosen to stop "
+        "receiving marketing messages on WhatsApp from your business.",
+        "The user stopped marketing messages.",
+    ),
+    131053: MetaError(400, "Media upload error", "Unable to upload the media used in the message."),
+    131056: MetaError(
+        400,
+        "(Business Account, Consumer Account) pair rate limit hit",
+        "Too many messages sent from this phone number to the same recipient in a short period.",
+    ),
+    131057: MetaError(
+        400, "Account in maintenance mode", "The business account is in maintenance mode."
+    ),
+    132000: MetaError(
+        400,
+        "Number of parameters does not match the expected number of params",
+        "The number of parameters does not match the template.",
+    ),
+    132001: MetaError(
+        400,
+        "Template name does not exist in the translation",
+        "The template does not exist in this language or is not approved.",
+    ),
     132015: MetaError(400, "Template is Paused", "The template was paused for low quality."),
     132016: MetaError(400, "Template is Disabled", "The template was disabled for low quality."),
 }

@@ -97,8 +97,7 @@ class GraphSimulator:
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
-        server = site._server
-        bound_port = server.sockets[0].getsockname()[1] if server and server.sockets else port
+        bound_port = self._runner.addresses[0][1]
         self.url = f"http://{host}:{bound_port}"
         log.info("simulator_started", url=self.url, webhook_url=self.statuses.webhook_url)
         return self.url
@@ -135,8 +134,10 @@ class GraphSimulator:
         except orjson.JSONDecodeError:
             return self._answer(entry, _meta_error(100, "The request body is not valid JSON."))
         entry["json"] = body
-        problem = check_message(body, self.media, self.templates) if isinstance(body, dict) else (
-            100, "The request body must be a JSON object."
+        problem = (
+            check_message(body, self.media, self.templates)
+            if isinstance(body, dict)
+            else (100, "The request body must be a JSON object.")
         )
         if problem is not None:
             return self._answer(entry, _meta_error(*problem))
@@ -218,9 +219,11 @@ class GraphSimulator:
 
         try:
             limit = int(request.query.get("limit", DEFAULT_TEMPLATE_PAGE))
-            start = int(base64.urlsafe_b64decode(request.query["after"]).decode()) if (
-                "after" in request.query
-            ) else 0
+            start = (
+                int(base64.urlsafe_b64decode(request.query["after"]).decode())
+                if ("after" in request.query)
+                else 0
+            )
         except ValueError:
             return self._answer(entry, _meta_error(100, "Invalid `limit` or `after` cursor."))
         limit = max(1, min(limit, MAX_TEMPLATE_PAGE))

@@ -75,14 +75,14 @@ class StatusSender:
     delivered: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._random = random.Random(self.plan.seed)
+        self._random = random.Random(self.plan.seed)  # noqa: S311 - test double, not a secret
         self._tasks: set[asyncio.Task[None]] = set()
         self._session: aiohttp.ClientSession | None = None
 
     def set_plan(self, plan: StatusPlan) -> None:
         """Replace the plan; its `seed` restarts the random choices."""
         self.plan = plan
-        self._random = random.Random(plan.seed)
+        self._random = random.Random(plan.seed)  # noqa: S311 - test double, not a secret
 
     def schedule_success(self, message: SentMessage) -> None:
         statuses = [("sent", self.plan.sent_delay_ms), ("delivered", self.plan.delivered_delay_ms)]
@@ -135,18 +135,31 @@ class StatusSender:
     async def _post(self, body: bytes, wamid: str, status: str) -> None:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
-        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, self.app_secret)}
+        headers = {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(body, self.app_secret),
+        }
 
         for attempt in range(1, self.max_attempts + 1):
             try:
                 async with self._session.post(self.webhook_url, data=body, headers=headers) as res:
                     if res.status == 200:
                         return
-                    log.warning("simulator_webhook_rejected", wamid=wamid, status=status,
-                                http_status=res.status, attempt=attempt)
+                    log.warning(
+                        "simulator_webhook_rejected",
+                        wamid=wamid,
+                        status=status,
+                        http_status=res.status,
+                        attempt=attempt,
+                    )
             except (aiohttp.ClientError, TimeoutError) as exc:
-                log.warning("simulator_webhook_failed", wamid=wamid, status=status,
-                            error=str(exc), attempt=attempt)
+                log.warning(
+                    "simulator_webhook_failed",
+                    wamid=wamid,
+                    status=status,
+                    error=str(exc),
+                    attempt=attempt,
+                )
             await asyncio.sleep(0.05 * 2**attempt)
         log.error("simulator_webhook_dropped", wamid=wamid, status=status)
 

@@ -56,8 +56,11 @@ class Outbound:
         """Post a signed customer message sent `age_ms` before now; return the conversation id."""
         timestamp_s = (self.clock.now_ms() - age_ms) // 1000
         wamid = wamid or f"wamid.in{time.monotonic_ns()}"
-        body = envelope(text_value(wamid, text, wa_id=wa_id, timestamp_s=timestamp_s,
-                                   phone_number_id=PHONE_NUMBER_ID))
+        body = envelope(
+            text_value(
+                wamid, text, wa_id=wa_id, timestamp_s=timestamp_s, phone_number_id=PHONE_NUMBER_ID
+            )
+        )
         response = await self.gateway.post_webhook(body)
         assert response.status == 200
         conversation_id = conversation_id_for(PHONE_NUMBER_ID, wa_id)
@@ -80,21 +83,29 @@ class Outbound:
 
         async def offer_id() -> str | None:
             for interaction in await agents.interactions(agent_id):
-                if interaction["conversation_id"] == conversation_id and interaction["state"] == "offered":
+                if (
+                    interaction["conversation_id"] == conversation_id
+                    and interaction["state"] == "offered"
+                ):
                     return str(interaction["offer_id"])
             return None
 
         await router.accept(await wait_for(offer_id, what="routing offer"), agent_id)
 
     async def reply(
-        self, conversation_id: str, body: dict[str, Any] | None = None, token: str | None = None,
+        self,
+        conversation_id: str,
+        body: dict[str, Any] | None = None,
+        token: str | None = None,
         **kwargs: Any,
     ) -> tuple[int, Any]:
         if body is not None:
             kwargs["json"] = body
         return await self.gateway.api(
-            "POST", f"/api/v1/conversations/{conversation_id}/messages",
-            token or self.agent_token, **kwargs,
+            "POST",
+            f"/api/v1/conversations/{conversation_id}/messages",
+            token or self.agent_token,
+            **kwargs,
         )
 
     async def message(self, message_id: str) -> dict[str, Any] | None:
@@ -144,7 +155,8 @@ async def outbound(
     settings: Settings, clock: ManualClock, redis: Redis, sender_overrides: dict[str, Any]
 ) -> AsyncIterator[Outbound]:
     simulator = GraphSimulator(
-        webhook_url="http://127.0.0.1:9/unset", app_secret=TEST_SECRET,
+        webhook_url="http://127.0.0.1:9/unset",
+        app_secret=TEST_SECRET,
         plan=StatusPlan(sent_delay_ms=5, delivered_delay_ms=10, read_delay_ms=15),
     )
     url = await simulator.start()

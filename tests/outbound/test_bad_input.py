@@ -37,20 +37,47 @@ async def held(outbound: Outbound) -> str:
         ({"type": "text"}, "text"),
         ({"type": "sms", "text": "hi"}, "type"),
         ({"type": "text", "text": "hi", "reply_to": "not-a-wamid"}, "reply_to"),
-        ({"type": "buttons", "text": "?", "buttons": [{"id": str(i), "title": "t"} for i in range(4)]},
-         "buttons"),
-        ({"type": "buttons", "text": "?", "buttons": [{"id": "a", "title": "x" * 21}]},
-         "buttons.0.title"),
-        ({"type": "list", "text": "?", "button": "b",
-          "sections": [{"rows": [{"id": str(i), "title": "t"} for i in range(11)]}]},
-         "sections.0.rows"),
+        (
+            {
+                "type": "buttons",
+                "text": "?",
+                "buttons": [{"id": str(i), "title": "t"} for i in range(4)],
+            },
+            "buttons",
+        ),
+        (
+            {"type": "buttons", "text": "?", "buttons": [{"id": "a", "title": "x" * 21}]},
+            "buttons.0.title",
+        ),
+        (
+            {
+                "type": "list",
+                "text": "?",
+                "button": "b",
+                "sections": [{"rows": [{"id": str(i), "title": "t"} for i in range(11)]}],
+            },
+            "sections.0.rows",
+        ),
         ({"type": "image", "image": {"link": "ftp://example.com/a.png"}}, "image.link"),
         ({"type": "audio", "audio": {"link": "https://example.com/a.ogg", "caption": "c"}}, ""),
     ],
-    ids=["empty", "blank", "4097-chars", "missing-text", "unknown-type", "bad-reply-to",
-         "4-buttons", "long-button-title", "11-rows", "ftp-link", "audio-caption"],
+    ids=[
+        "empty",
+        "blank",
+        "4097-chars",
+        "missing-text",
+        "unknown-type",
+        "bad-reply-to",
+        "4-buttons",
+        "long-button-title",
+        "11-rows",
+        "ftp-link",
+        "audio-caption",
+    ],
 )
-async def test_invalid_reply_422(outbound: Outbound, held: str, body: dict[str, Any], field: str) -> None:
+async def test_invalid_reply_422(
+    outbound: Outbound, held: str, body: dict[str, Any], field: str
+) -> None:
     status, problem = await outbound.reply(held, body)
 
     assert status == 422, problem
@@ -119,8 +146,12 @@ def upload_form(message: str, content: bytes, content_type: str, filename: str) 
         ('{"type": "image"}', b"%PDF-1.4", "application/pdf", 415),
         ('{"type": "image"}', b"\x89PNG" + b"0" * (5 * 1024 * 1024), "image/png", 413),
         ('{"type": "image"}', b"", "image/png", 422),
-        ('{"type": "image", "image": {"link": "https://example.com/a.png"}}', b"\x89PNG",
-         "image/png", 422),
+        (
+            '{"type": "image", "image": {"link": "https://example.com/a.png"}}',
+            b"\x89PNG",
+            "image/png",
+            422,
+        ),
     ],
     ids=["gif-as-image", "pdf-as-image", "image-over-5mb", "empty-file", "link-and-file"],
 )

@@ -90,7 +90,7 @@ async def test_131047_failed_status_resends_once(outbound: Outbound) -> None:
 async def test_131047_failed_status_twice_closes(outbound: Outbound) -> None:
     outbound.simulator.add_fault(Fault(FaultKind.FAILED_STATUS, code=131047, times=2))
 
-    conversation_id, message_id = await start_reply(outbound)
+    conversation_id, _ = await start_reply(outbound)
     await calls(outbound, 2)
     retry_id = outbound.simulator.sends()[1]["json"]["biz_opaque_callback_data"]
     await outbound.wait_status(retry_id, "failed")
@@ -119,13 +119,16 @@ async def test_130429_backoff_then_sent(outbound: Outbound) -> None:
     assert now_ms + 500 <= first_due[0] <= now_ms + 1_000
     assert now_ms + 1_000 + 1_000 <= second_due[0] <= now_ms + 1_000 + 2_000
     assert [entry["status"] for entry in outbound.simulator.sends()] == [400, 400, 200]
-    assert [s["status"] for s in message["statuses"]][0] == "accepted"
+    assert message["statuses"][0]["status"] == "accepted"
 
 
 @pytest.mark.parametrize(
     "fault",
-    [Fault(FaultKind.SERVER_ERROR), Fault(FaultKind.TIMEOUT, delay_s=2.0),
-     Fault(FaultKind.ERROR, code=131057)],
+    [
+        Fault(FaultKind.SERVER_ERROR),
+        Fault(FaultKind.TIMEOUT, delay_s=2.0),
+        Fault(FaultKind.ERROR, code=131057),
+    ],
     ids=["http-500", "timeout", "maintenance-131057"],
 )
 async def test_transient_retried(outbound: Outbound, fault: Fault) -> None:
@@ -188,7 +191,10 @@ async def test_131050_reported_to_hooks(outbound: Outbound) -> None:
     service = outbound.gateway.app[OUTBOUND]
 
     message_id = await service.send_template(
-        phone_number_id="156305421874268", to=WA_ID, name="angebot", language="de",
+        phone_number_id="156305421874268",
+        to=WA_ID,
+        name="angebot",
+        language="de",
         reason="campaign:test",
     )
     message = await outbound.wait_status(message_id, "failed")
@@ -201,13 +207,18 @@ async def test_131050_reported_to_hooks(outbound: Outbound) -> None:
 
 
 async def test_template_error_keeps_meta_message(outbound: Outbound) -> None:
-    outbound.simulator.set_templates([
-        {"name": "bestellung", "language": "de", "status": "PAUSED", "category": "UTILITY"},
-    ])
+    outbound.simulator.set_templates(
+        [
+            {"name": "bestellung", "language": "de", "status": "PAUSED", "category": "UTILITY"},
+        ]
+    )
     service = outbound.gateway.app[OUTBOUND]
 
     message_id = await service.send_template(
-        phone_number_id="156305421874268", to=WA_ID, name="bestellung", language="de",
+        phone_number_id="156305421874268",
+        to=WA_ID,
+        name="bestellung",
+        language="de",
         components=[{"type": "body", "parameters": [{"type": "text", "text": "4711"}]}],
         reason="template_api",
     )

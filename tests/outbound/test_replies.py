@@ -12,7 +12,9 @@ async def test_reply_inside_window_is_read(outbound: Outbound) -> None:
     conversation_id = await outbound.customer_writes("Wo ist mein Paket?")
     await outbound.assign(conversation_id)
 
-    status, body = await outbound.reply(conversation_id, {"type": "text", "text": "Schon unterwegs!"})
+    status, body = await outbound.reply(
+        conversation_id, {"type": "text", "text": "Schon unterwegs!"}
+    )
     assert status == 202, body
     message_id = body["message_id"]
     message = await outbound.wait_status(message_id, "read")
@@ -30,7 +32,7 @@ async def test_reply_inside_window_is_read(outbound: Outbound) -> None:
     assert sends[0]["path"].endswith("/156305421874268/messages")
     assert message["direction"] == "out"
     assert message["wamid"] == sends[0]["wamid"]
-    assert [s["status"] for s in message["statuses"]][0] == "accepted"
+    assert message["statuses"][0]["status"] == "accepted"
     assert {"sent", "delivered", "read"} <= {s["status"] for s in message["statuses"]}
 
 
@@ -57,7 +59,10 @@ async def test_three_days_late_gets_409(outbound: Outbound) -> None:
 
     assert status == 409
     assert body["type"].endswith("/window-closed")
-    assert body["window_expires_at_ms"] == (outbound.clock.now_ms() - 72 * HOUR_MS) // 1000 * 1000 + 24 * HOUR_MS
+    assert (
+        body["window_expires_at_ms"]
+        == (outbound.clock.now_ms() - 72 * HOUR_MS) // 1000 * 1000 + 24 * HOUR_MS
+    )
     assert outbound.simulator.sends() == []
 
 
@@ -90,7 +95,9 @@ async def test_interactive_buttons_json(outbound: Outbound) -> None:
     conversation_id = await outbound.customer_writes()
     await outbound.assign(conversation_id)
     reply = {
-        "type": "buttons", "text": "Passt der Termin?", "footer": "Ihr Service-Team",
+        "type": "buttons",
+        "text": "Passt der Termin?",
+        "footer": "Ihr Service-Team",
         "buttons": [{"id": "yes", "title": "Ja"}, {"id": "no", "title": "Nein"}],
     }
 
@@ -103,7 +110,8 @@ async def test_interactive_buttons_json(outbound: Outbound) -> None:
     assert sent["interactive"]["type"] == "button"
     assert sent["interactive"]["body"] == {"text": "Passt der Termin?"}
     assert [b["reply"] for b in sent["interactive"]["action"]["buttons"]] == [
-        {"id": "yes", "title": "Ja"}, {"id": "no", "title": "Nein"},
+        {"id": "yes", "title": "Ja"},
+        {"id": "no", "title": "Nein"},
     ]
 
 
@@ -111,11 +119,19 @@ async def test_list_with_reply_to(outbound: Outbound) -> None:
     conversation_id = await outbound.customer_writes(wamid="wamid.customer1")
     await outbound.assign(conversation_id)
     reply = {
-        "type": "list", "text": "Wählen Sie", "button": "Optionen", "reply_to": "wamid.customer1",
-        "sections": [{"title": "Lieferung", "rows": [
-            {"id": "r1", "title": "Status", "description": "Wo ist mein Paket?"},
-            {"id": "r2", "title": "Rücksendung"},
-        ]}],
+        "type": "list",
+        "text": "Wählen Sie",
+        "button": "Optionen",
+        "reply_to": "wamid.customer1",
+        "sections": [
+            {
+                "title": "Lieferung",
+                "rows": [
+                    {"id": "r1", "title": "Status", "description": "Wo ist mein Paket?"},
+                    {"id": "r2", "title": "Rücksendung"},
+                ],
+            }
+        ],
     }
 
     status, body = await outbound.reply(conversation_id, reply)
@@ -132,7 +148,10 @@ async def test_list_with_reply_to(outbound: Outbound) -> None:
 async def test_image_by_link(outbound: Outbound) -> None:
     conversation_id = await outbound.customer_writes()
     await outbound.assign(conversation_id)
-    reply = {"type": "image", "image": {"link": "https://example.com/a.png", "caption": "Ihr Beleg"}}
+    reply = {
+        "type": "image",
+        "image": {"link": "https://example.com/a.png", "caption": "Ihr Beleg"},
+    }
 
     status, body = await outbound.reply(conversation_id, reply)
     assert status == 202, body
@@ -149,9 +168,14 @@ async def test_document_by_upload(outbound: Outbound) -> None:
     conversation_id = await outbound.customer_writes()
     await outbound.assign(conversation_id)
     form = aiohttp.FormData()
-    form.add_field("message", '{"type": "document", "document": {"caption": "Rechnung", '
-                   '"filename": "rechnung.pdf"}}', content_type="application/json")
-    form.add_field("file", b"%PDF-1.4 test", filename="rechnung.pdf", content_type="application/pdf")
+    form.add_field(
+        "message",
+        '{"type": "document", "document": {"caption": "Rechnung", "filename": "rechnung.pdf"}}',
+        content_type="application/json",
+    )
+    form.add_field(
+        "file", b"%PDF-1.4 test", filename="rechnung.pdf", content_type="application/pdf"
+    )
 
     status, body = await outbound.reply(conversation_id, data=form)
     assert status == 202, body

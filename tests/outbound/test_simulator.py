@@ -67,7 +67,9 @@ async def simulator(receiver: tuple[Receiver, str]) -> AsyncIterator[GraphSimula
 
 @pytest.fixture
 async def whatsapp(simulator: GraphSimulator, settings: Settings) -> AsyncIterator[Any]:
-    client, session = build_whatsapp(settings.model_copy(update={"phone_number_id": "111"}), simulator.url)
+    client, session = build_whatsapp(
+        settings.model_copy(update={"phone_number_id": "111"}), simulator.url
+    )
     yield client
     await session.aclose()
 
@@ -138,10 +140,16 @@ async def test_failed_status_after_200(
 async def test_duplicates_and_reorder(
     whatsapp: Any, simulator: GraphSimulator, receiver: tuple[Receiver, str]
 ) -> None:
-    simulator.statuses.set_plan(StatusPlan(
-        sent_delay_ms=1, delivered_delay_ms=20, read_delay_ms=40, duplicate_rate=1.0, reorder=True,
-        seed=3,
-    ))
+    simulator.statuses.set_plan(
+        StatusPlan(
+            sent_delay_ms=1,
+            delivered_delay_ms=20,
+            read_delay_ms=40,
+            duplicate_rate=1.0,
+            reorder=True,
+            seed=3,
+        )
+    )
 
     await whatsapp.send_message(to="4915100000001", text="a")
     await simulator.statuses.drain()
@@ -153,10 +161,18 @@ async def test_duplicates_and_reorder(
 async def test_invalid_text_meta_error(simulator: GraphSimulator) -> None:
     import aiohttp
 
-    body = {"messaging_product": "whatsapp", "to": "49151", "type": "text", "text": {"body": "x" * 4097}}
-    async with aiohttp.ClientSession() as http, http.post(
-        f"{simulator.url}/v23.0/111/messages", json=body, headers={"Authorization": "Bearer t"}
-    ) as response:
+    body = {
+        "messaging_product": "whatsapp",
+        "to": "49151",
+        "type": "text",
+        "text": {"body": "x" * 4097},
+    }
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{simulator.url}/v23.0/111/messages", json=body, headers={"Authorization": "Bearer t"}
+        ) as response,
+    ):
         error = (await response.json())["error"]
 
     assert response.status == 400
@@ -167,9 +183,10 @@ async def test_invalid_text_meta_error(simulator: GraphSimulator) -> None:
 async def test_missing_token_190(simulator: GraphSimulator) -> None:
     import aiohttp
 
-    async with aiohttp.ClientSession() as http, http.post(
-        f"{simulator.url}/v23.0/111/messages", json={}
-    ) as response:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{simulator.url}/v23.0/111/messages", json={}) as response,
+    ):
         error = (await response.json())["error"]
 
     assert response.status == 401
@@ -187,10 +204,12 @@ async def test_templates_paging(simulator: GraphSimulator) -> None:
     """All pages of the template list come back, in order, through `paging.next`."""
     import aiohttp
 
-    simulator.set_templates([
-        {"name": f"t{i:03}", "language": "de", "status": "APPROVED", "category": "UTILITY"}
-        for i in range(57)
-    ])
+    simulator.set_templates(
+        [
+            {"name": f"t{i:03}", "language": "de", "status": "APPROVED", "category": "UTILITY"}
+            for i in range(57)
+        ]
+    )
     names: list[str] = []
     url: str | None = f"{simulator.url}/v23.0/waba1/message_templates?limit=25"
     pages = 0
@@ -209,14 +228,19 @@ async def test_templates_paging(simulator: GraphSimulator) -> None:
 async def test_templates_filter_by_status(simulator: GraphSimulator) -> None:
     import aiohttp
 
-    simulator.set_templates([
-        {"name": "a", "language": "de", "status": "APPROVED"},
-        {"name": "b", "language": "de", "status": "PAUSED"},
-    ])
-    async with aiohttp.ClientSession() as http, http.get(
-        f"{simulator.url}/v23.0/waba1/message_templates?status=PAUSED",
-        headers={"Authorization": "Bearer t"},
-    ) as response:
+    simulator.set_templates(
+        [
+            {"name": "a", "language": "de", "status": "APPROVED"},
+            {"name": "b", "language": "de", "status": "PAUSED"},
+        ]
+    )
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(
+            f"{simulator.url}/v23.0/waba1/message_templates?status=PAUSED",
+            headers={"Authorization": "Bearer t"},
+        ) as response,
+    ):
         page = await response.json()
 
     assert [t["name"] for t in page["data"]] == ["b"]
@@ -226,8 +250,9 @@ async def test_control_routes(simulator: GraphSimulator, whatsapp: Any) -> None:
     import aiohttp
 
     async with aiohttp.ClientSession() as http:
-        async with http.post(f"{simulator.url}/_simulator/faults",
-                             json={"kind": "error", "code": 131056}) as response:
+        async with http.post(
+            f"{simulator.url}/_simulator/faults", json={"kind": "error", "code": 131056}
+        ) as response:
             assert response.status == 201
         with pytest.raises(Exception, match="131056"):
             await whatsapp.send_message(to="4915100000001", text="a")

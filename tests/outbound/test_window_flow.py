@@ -27,8 +27,13 @@ REFERRAL = {
 
 
 async def test_referral_answered_opens_free_entry_point(outbound: Outbound) -> None:
-    value = text_value("wamid.ad1", "Mehr Infos bitte", wa_id=WA_ID,
-                       timestamp_s=outbound.clock.now_ms() // 1000, phone_number_id=PHONE_NUMBER_ID)
+    value = text_value(
+        "wamid.ad1",
+        "Mehr Infos bitte",
+        wa_id=WA_ID,
+        timestamp_s=outbound.clock.now_ms() // 1000,
+        phone_number_id=PHONE_NUMBER_ID,
+    )
     value["messages"][0]["referral"] = REFERRAL
     assert (await outbound.gateway.post_webhook(envelope(value))).status == 200
     conversation_id = await outbound.customer_writes("und?", age_ms=1_000)
@@ -55,8 +60,13 @@ async def test_warning_reaches_holding_agent(outbound: Outbound) -> None:
     async def publish(agent_id: str, event: dict[str, Any]) -> None:
         sent.append((agent_id, event))
 
-    warnings = WindowWarnings(outbound.redis, outbound.gateway.settings.redis_prefix,
-                              outbound.clock, warn_minutes=[60, 15], publish=publish)
+    warnings = WindowWarnings(
+        outbound.redis,
+        outbound.gateway.settings.redis_prefix,
+        outbound.clock,
+        warn_minutes=[60, 15],
+        publish=publish,
+    )
 
     await warnings.scan()
     outbound.clock.set(expires_ms - 14 * MINUTE_MS)
@@ -104,8 +114,9 @@ async def test_pair_rate_paces_second_reply(outbound: Outbound) -> None:
     await outbound.wait_status(first["message_id"], "sent")
     now_ms = outbound.clock.now_ms()
     _, second = await outbound.reply(conversation_id, {"type": "text", "text": "zwei"})
-    delayed = await wait_for(lambda: outbound.redis.zrange(keys.delayed, 0, -1, withscores=True),
-                             what="paced send")
+    delayed = await wait_for(
+        lambda: outbound.redis.zrange(keys.delayed, 0, -1, withscores=True), what="paced send"
+    )
     calls_before = len(outbound.simulator.sends())
     outbound.clock.advance(6_000)
     await outbound.wait_status(second["message_id"], "sent")
@@ -118,8 +129,15 @@ async def test_throttle_shared_bucket(outbound: Outbound) -> None:
     """The per-number bucket gives `burst` sends at once, then one per 1/rate."""
     from gateway.outbound.throttle import Throttle
 
-    throttle = Throttle(outbound.redis, "wag:", outbound.clock, rate_per_s=10, burst=3,
-                        recipient_rate_per_s=1, recipient_burst=1)
+    throttle = Throttle(
+        outbound.redis,
+        "wag:",
+        outbound.clock,
+        rate_per_s=10,
+        burst=3,
+        recipient_rate_per_s=1,
+        recipient_burst=1,
+    )
 
     waits = [await throttle.take_number("pn-1") for _ in range(4)]
     outbound.clock.advance(100)

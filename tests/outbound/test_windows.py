@@ -179,9 +179,7 @@ async def test_customer_activity_never_moves_back(
     assert window.last_customer_message_at_ms == newest_ms
 
 
-async def test_warnings_claimed_once(
-    redis: Redis, store: WindowStore, clock: ManualClock
-) -> None:
+async def test_warnings_claimed_once(redis: Redis, store: WindowStore, clock: ManualClock) -> None:
     """Each threshold is claimed once per expiry, however often the scan runs."""
     await seed(redis, "c1", last_customer_message_at_ms=clock.now_ms())
     await store.track("c1")

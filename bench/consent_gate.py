@@ -42,6 +42,12 @@ def phones(count: int) -> list[str]:
     return [f"+49151{index:08d}" for index in range(count)]
 
 
+async def server_cpu_s(redis: Redis) -> float:
+    """Return the CPU seconds the server has used so far (user plus system)."""
+    info = await redis.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
 async def seed(redis: Redis, numbers: list[str]) -> None:
     keys = ConsentKeys(PREFIX)
     active = CurrentState(State.ACTIVE, "cev_bench", 1_750_000_000_000).encode()
@@ -69,17 +75,28 @@ async def run(recipients: int, batch: int, verify: bool) -> None:
             print(f"seeded {recipients:,} recipients in {time.perf_counter() - started:.1f} s")
 
             gate = Gate(redis, PREFIX, SystemClock(), SECRET)
+            # Other processes on the machine slow the run down; the load average tells by how much.
+            load_before = os.getloadavg()[0]
+            server_cpu_before = await server_cpu_s(redis)
             started = time.perf_counter()
+            cpu_started = time.process_time()
             decisions = await gate.check_many(
                 BUSINESS, numbers, purpose="marketing", batch_size=batch, actor="bench"
             )
             elapsed = time.perf_counter() - started
+            cpu_s = time.process_time() - cpu_started
+            server_s = await server_cpu_s(redis) - server_cpu_before
 
             allowed = sum(1 for decision in decisions if decision.allowed)
             print(
                 f"decided {len(decisions):,} sends ({allowed:,} allowed) in {elapsed:.2f} s: "
                 f"{len(decisions) / elapsed:,.0f} decisions/s "
                 f"(batch {batch}, every decision logged)"
+            )
+            print(
+                f"gate process CPU: {cpu_s:.2f} s, {len(decisions) / cpu_s:,.0f} decisions per CPU "
+                f"second; server CPU: {server_s:.2f} s; load average before the run: "
+                f"{load_before:.2f}"
             )
             print(
                 f"machine: {platform.machine()}, {os.cpu_count()} cores, "

@@ -493,3 +493,17 @@ async def test_supervisor_transfers(gateway: Gateway, admin: str, integration: s
     assert status == 200
     assert data["queue"] == "billing"
     assert data["state"] == "queued"
+
+
+async def test_interaction_id_in_use(gateway: Gateway, integration: str) -> None:
+    await _call(gateway, integration, id="call-1")
+
+    status, data = await gateway.api(
+        "POST",
+        "/api/v1/interactions",
+        integration,
+        json={"channel": "voice", "customer": {"id": "c"}, "id": "call-1"},
+    )
+
+    assert status == 409
+    assert data["code"] == "interaction_active"

@@ -2,7 +2,7 @@
 
 WhatsApp accepts free-form messages only inside the service window: 24 hours from the
 customer's newest message, by Meta's own timestamp. A chat that a click-to-WhatsApp ad or
-page button started (`referral`) and that the business answers within 24 hours also opens
+page button started (`referral`) and that the business replies to within 24 hours also opens
 a 72 hour free entry point window, in which every message is free, templates included.
 
 Both windows are computed from fields of the conversation hash:
@@ -30,7 +30,7 @@ from sessions.keys import SessionKeys
 
 SERVICE_WINDOW_MS = 24 * 3_600_000
 FREE_ENTRY_POINT_MS = 72 * 3_600_000
-# The business must answer a referral within this time for the free entry point to open.
+# The business must reply to a referral within this time for the free entry point to open.
 FREE_ENTRY_POINT_REPLY_WITHIN_MS = 24 * 3_600_000
 
 WINDOW_FIELDS = (
@@ -105,8 +105,8 @@ def _free_entry_point_expiry(fields: Mapping[str, str | bytes | None]) -> int | 
 
     if not referral_ms <= reply_ms <= referral_ms + FREE_ENTRY_POINT_REPLY_WITHIN_MS:
         return None
-    # NOTE: the 72 h run from the business's first answer, as Meta's pricing pages describe
-    # the window "opened" by that answer; Meta's own `conversation.expiration_timestamp`
+    # NOTE: the 72 h run from the business's first reply, because Meta's pricing pages describe
+    # the window as opened by that reply; Meta's own `conversation.expiration_timestamp`
     # on a free entry point status is the authoritative value when one arrives.
     return reply_ms + FREE_ENTRY_POINT_MS
 

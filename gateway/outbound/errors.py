@@ -1,6 +1,6 @@
 """Classify send failures by what to do about them, not by HTTP status.
 
-The same classes apply to an error answer of the Graph API and to a later `failed` status
+The same classes apply to an error response of the Graph API and to a later `failed` status
 webhook with the same code.
 """
 
@@ -30,7 +30,7 @@ TRANSIENT_CODES = frozenset(
         130429,  # throughput rate limit
         131056,  # pair rate limit (one customer)
         131057,  # account in maintenance
-        131000,  # unknown error, Meta asks to retry
+        131000,  # unknown error; Meta's error code reference recommends a retry
         131016,  # service unavailable
         4,  # too many API calls
         80007,  # rate limit issues
@@ -85,7 +85,7 @@ def classify_exception(exc: Exception) -> SendFailure:
     """Classify an exception raised by a pywa call."""
     if isinstance(exc, WhatsAppError):
         status = exc.status_code
-        # pywa turns a non-JSON error answer (a bare 500 or 504) into an error whose
+        # pywa turns a non-JSON error response (a bare 500 or 504) into an error whose
         # `code` is the HTTP status; that is no Meta code.
         code = None if exc.raw.get("code") == status and status and status >= 500 else exc.code
         message = exc.message if not exc.details else f"{exc.message}: {exc.details}"

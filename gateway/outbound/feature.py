@@ -35,7 +35,7 @@ OUTBOUND_HOOKS = web.AppKey("outbound_hooks", OutboundHooks)
 
 @dataclass
 class OutboundRuntime:
-    """What the feature built, for tests and for the status route."""
+    """Objects the feature built, for tests and for the status route."""
 
     whatsapp: WhatsApp
     failures: FailureHandler

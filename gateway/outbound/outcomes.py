@@ -1,6 +1,6 @@
 """What happens after a send fails: retry, close the window, mark, report, pause.
 
-`FailureHandler.on_send_error` handles an error answer of the Graph API;
+`FailureHandler.on_send_error` handles an error response of the Graph API;
 `FailureHandler.on_failed_status` handles the same codes when Meta reports them later as a
 `failed` status webhook (131047 often arrives that way after a 200).
 """
@@ -47,7 +47,7 @@ class OutboundFailureEvent:
     code: int | None
     message: str
     at_ms: int
-    source: str  # `send` (error answer) or `status` (failed status webhook)
+    source: str  # `send` (error response) or `status` (failed status webhook)
 
 
 FailureCallback = Callable[[OutboundFailureEvent], Awaitable[None]]
@@ -129,7 +129,7 @@ class FailureHandler:
         self._fingerprint = token_fingerprint
         self._rng = rng or random.Random()  # noqa: S311 - retry jitter, not a secret
 
-    # Error answers of the Graph API
+    # Error responses of the Graph API
 
     async def on_send_error(self, job: OutboundJob, failure: SendFailure, sent_at_ms: int) -> str:
         """Handle a failed call for `job`; return the outcome name for the summary log."""
@@ -156,7 +156,7 @@ class FailureHandler:
         if kind is FailureClass.WINDOW_CLOSED:
             window = await self._windows.get(job.conversation_id)
             if window is not None and window.open and not job.window_retry:
-                # Meta occasionally answers 131047 inside an open window; one retry works.
+                # Meta occasionally returns 131047 inside an open window, and one retry works.
                 await self._redis.xadd(
                     self._keys.stream, job.next_attempt(window_retry=True).to_fields()
                 )

@@ -1,10 +1,12 @@
 """Sender workers: read the outbound stream, pace, call the Graph API, record the outcome.
 
 Several processes may run senders against one Redis: they share the stream through a
-consumer group, the throttle through token buckets in Redis, and the pause flag. A
-sender killed mid-send leaves its entry pending; another sender claims it after
-`claim_idle_ms` and, if Meta had already accepted it (the sent marker exists), only
-finishes the bookkeeping instead of sending twice.
+consumer group, the throttle through token buckets in Redis, and the pause flag.
+
+A sender killed mid-send leaves its entry pending, and another sender claims it after
+`claim_idle_ms`. If Meta had already accepted it (the sent marker exists), the claimer
+only finishes the bookkeeping instead of sending twice. A crash between Meta's 200 and
+the marker write can still send twice, because the Graph API has no idempotency key.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ GROUP = "senders"
 SENT_MARKER_TTL_S = 7 * 24 * 3600
 READ_BLOCK_MS = 1_000
 PROMOTE_BATCH = 200
-# Longest wait for the business number's bucket inside one send; longer waits go back
+# Maximum wait for the business number's bucket inside one send; longer waits go back
 # to the delayed set so that the worker slot is free for other numbers.
 MAX_INLINE_WAIT_MS = 1_000
 # Paused senders log the pause at most this often.
@@ -129,7 +131,7 @@ class Sender:
         await self._wait_for_slot()
         free = self._free_slots()
 
-        # XAUTOCLAIM answers [next start id, claimed entries, deleted ids].
+        # XAUTOCLAIM returns [next start id, claimed entries, deleted ids].
         claim_reply: list[Any] = await self._redis.xautoclaim(
             self._keys.stream, GROUP, self.name, self._config.claim_idle_ms, "0-0", count=free
         )

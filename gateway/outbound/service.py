@@ -65,7 +65,7 @@ class MediaUpload:
 
 
 def history_text(kind: str, body: dict[str, Any]) -> str | None:
-    """Return the text an agent sees in the history for a send of `kind`."""
+    """Return the history text of a send of `kind`, as agents read it."""
     if kind == "text":
         return str(body.get("body", ""))
     if kind == "interactive":
@@ -153,7 +153,7 @@ class OutboundService:
 
         No window check: templates are allowed outside the window. The caller has checked
         consent and the template's parameters. The conversation need not exist yet: the
-        id is the one the customer's first answer will create.
+        id is the one the customer's first reply will create.
         """
         body: dict[str, Any] = {"name": name, "language": {"code": language}}
         if components:

@@ -8,10 +8,10 @@ from typing import Any
 
 
 class FaultKind(StrEnum):
-    ERROR = "error"  # answer with Meta's error body for `code`
-    FAILED_STATUS = "failed_status"  # answer 200, then send a `failed` status with `code`
+    ERROR = "error"  # respond with Meta's error body for `code`
+    FAILED_STATUS = "failed_status"  # respond 200, then send a `failed` status with `code`
     TIMEOUT = "timeout"  # hold the request for `delay_s`, then drop it with a 504
-    SERVER_ERROR = "server_error"  # answer HTTP 500 without a Meta error body
+    SERVER_ERROR = "server_error"  # respond HTTP 500 without a Meta error body
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The checks Meta applies to a send request, answering with Meta's error code and details."""
+"""The checks Meta applies to a send request, each failure with Meta's error code and details."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
-"""The Graph API simulator: an aiohttp server that answers like Meta's Cloud API.
+"""The Graph API simulator: an aiohttp server that responds like Meta's Cloud API.
 
 Routes as Meta has them:
 - `POST /{version}/{phone_number_id}/messages` (to a wa_id in `to` or a business-scoped
-  user id in `recipient`), answered with Meta's success body or error body;
+  user id in `recipient`), with Meta's success body or error body in response;
 - `POST /{version}/{phone_number_id}/media` (multipart upload) -> `{"id": ...}`;
 - `GET /{version}/{waba_id}/message_templates` with `limit` and `after` cursor paging.
 
@@ -50,7 +50,7 @@ class GraphSimulator:
     """State and routes of one simulated Graph API.
 
     `requests` is the log of every call to a Meta route, with `at_ms` (wall clock), path,
-    JSON body and the answer's status, in arrival order.
+    JSON body and the response status, in arrival order.
     """
 
     def __init__(

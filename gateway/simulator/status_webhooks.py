@@ -1,6 +1,6 @@
 """Status webhooks (sent, delivered, read, failed), signed with the app secret like Meta's.
 
-Meta signs the bytes it sends, which are JSON with non-ASCII characters escaped; the
+Meta signs the bytes it sends, which are JSON with non-ASCII characters escaped. The
 simulator does the same, so that a receiver that re-serialises before checking fails here too.
 """
 
@@ -33,7 +33,7 @@ def sign(body: bytes, app_secret: str) -> str:
 
 @dataclass
 class StatusPlan:
-    """How the simulator reports a successful send.
+    """Timing, duplicates and order of the status webhooks of a successful send.
 
     Delays are from the send; `duplicate_rate` is the share of statuses delivered twice;
     `reorder` shuffles the delivery order of one message's statuses.
@@ -50,7 +50,7 @@ class StatusPlan:
 
 @dataclass(frozen=True, slots=True)
 class SentMessage:
-    """What the status webhooks of one accepted send need to know."""
+    """Facts about one accepted send that its status webhooks carry."""
 
     wamid: str
     phone_number_id: str
@@ -65,7 +65,7 @@ class SentMessage:
 
 @dataclass
 class StatusSender:
-    """Post status webhooks to the gateway, retrying like Meta does on a non-200 answer."""
+    """Post status webhooks to the gateway, retrying like Meta does on a non-200 response."""
 
     webhook_url: str
     app_secret: str

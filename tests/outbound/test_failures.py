@@ -1,4 +1,4 @@
-"""Send failures by class: retries, window closing, pauses, and what other parts are told."""
+"""Send failures by class: retries, window closing, pauses, and the events other parts receive."""
 
 from __future__ import annotations
 

@@ -18,7 +18,9 @@ Public API (for the template, campaign and outbound code):
 
 Call it at dispatch time, right before the send, not only when a campaign is planned: a
 withdrawal is effective on the very next decision. `phone` is E.164 or anything
-`phonenumbers` reads (default region DE).
+`phonenumbers` reads (default region DE). A string that already looks like E.164 is used as it
+is, without parsing, so pass numbers in the canonical form `phonenumbers` gives
+(`+4915112345678`); a non-canonical one finds no consent and is denied.
 
 The required purpose comes from the template's current category in `TemplateCategories`,
 because Meta may have recategorised the template since it was created. Without a stored

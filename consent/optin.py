@@ -219,6 +219,8 @@ class OptIns:
         data = orjson.loads(raw)
         language = data.get("language")
 
+        # NOTE: a username user arrives without a wa_id. Their code confirms only when their user
+        # id was recorded with an earlier event; a web-form opt-in alone cannot be matched to them.
         sender = self.ledger.subject_of(wa_id)[1] if wa_id else None
         if sender is None and user_id:
             sender = await self.ledger.subject_of_user(business, user_id)

@@ -123,3 +123,37 @@ async def test_form_without_texts_503(settings: Settings, clock: ManualClock) ->
 
         assert status == 503
         assert "kein Einwilligungstext" in html
+
+
+async def test_custom_form_purposes(settings: Settings, clock: ManualClock) -> None:
+    """A form defined by an admin offers only its own purposes."""
+    from gateway.auth import Role
+
+    async with consent_gateway(settings, clock) as gateway:
+        admin = await gateway.token(Role.ADMIN)
+        status, _ = await gateway.api(
+            "PUT",
+            "/api/v1/consent-forms/shop",
+            admin,
+            json={"purposes": ["service_updates"], "capture_source": "shop checkout page"},
+        )
+        async with gateway.http.get(f"{gateway.base_url}/consent/shop") as response:
+            html = await response.text()
+
+        assert status == 200
+        assert 'value="service_updates"' in html
+        assert 'value="marketing"' not in html
+
+
+async def test_form_rejects_unknown_purpose(settings: Settings, clock: ManualClock) -> None:
+    from gateway.auth import Role
+
+    async with consent_gateway(settings, clock) as gateway:
+        admin = await gateway.token(Role.ADMIN)
+
+        status, body = await gateway.api(
+            "PUT", "/api/v1/consent-forms/shop", admin, json={"purposes": ["newsletter"]}
+        )
+
+        assert status == 422
+        assert "newsletter" in body["detail"]

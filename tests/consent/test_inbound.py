@@ -152,3 +152,28 @@ async def test_status_131050_withdraws(settings: Settings, clock: ManualClock) -
         await gateway.drain()
 
         assert await _state(gateway) is State.WITHDRAWN
+
+
+async def _outbound_texts(gateway: Gateway) -> list[str]:
+    from sessions.conversations import conversation_id_for
+    from sessions.messages import MessageStore
+
+    store = MessageStore(gateway.app_redis, gateway.settings.redis_prefix, gateway.clock)
+    history = await store.history(conversation_id_for(BUSINESS, WA_ID))
+    return [str(item.get("text")) for item in history if item.get("direction") == "out"]
+
+
+async def test_stop_reply_queued_once(settings: Settings, clock: ManualClock) -> None:
+    """A STOP gets one reply inside the window, in German, telling how to opt in again."""
+    async with consent_gateway(settings, clock) as gateway:
+        outcome = await _pending(gateway)
+        await _send_text(gateway, "wamid.c", outcome.prefill)
+
+        await _send_text(gateway, "wamid.stop", "STOP")
+        await _send_text(gateway, "wamid.stop", "STOP")
+
+        replies = await _outbound_texts(gateway)
+        assert len(replies) == 2
+        assert replies[0].startswith("Danke! Ihre Einwilligung ist bestätigt")
+        assert replies[1].startswith("Sie sind abgemeldet")
+        assert "Anmeldeformular" in replies[1]

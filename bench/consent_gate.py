@@ -75,7 +75,7 @@ async def run(recipients: int, batch: int, verify: bool) -> None:
             print(f"seeded {recipients:,} recipients in {time.perf_counter() - started:.1f} s")
 
             gate = Gate(redis, PREFIX, SystemClock(), SECRET)
-            # Other processes on the machine slow the run down; the load average tells by how much.
+            # Other processes on the machine slow the run down; the load average shows how busy it was.
             load_before = os.getloadavg()[0]
             server_cpu_before = await server_cpu_s(redis)
             started = time.perf_counter()

@@ -63,7 +63,7 @@ async def test_code_other_number(settings: Settings, clock: ManualClock) -> None
 
 
 async def test_confirmation_reply_once(settings: Settings, clock: ManualClock) -> None:
-    """The gateway answers inside the window the code message opened, once per message."""
+    """The gateway replies inside the window that the code message opened, once per message."""
     async with consent_gateway(settings, clock) as gateway:
         outcome = await _pending(gateway)
         await _send_text(gateway, "wamid.code3", outcome.prefill)

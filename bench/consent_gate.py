@@ -50,16 +50,14 @@ async def server_cpu_s(redis: Redis) -> float:
 
 async def seed(redis: Redis, numbers: list[str]) -> None:
     keys = ConsentKeys(PREFIX)
-    active = CurrentState(State.ACTIVE, "cev_bench", 1_750_000_000_000).encode()
     for start in range(0, len(numbers), SEED_PIPELINE):
         async with redis.pipeline(transaction=False) as pipe:
             for index, phone in enumerate(numbers[start : start + SEED_PIPELINE], start=start):
                 if index % 2 == 0:
-                    pipe.hset(
-                        keys.state(BUSINESS, subject_id(SECRET, phone)),
-                        "whatsapp:marketing",
-                        active,
-                    )
+                    # Each contact rests on its own confirmation event, as in a real ledger.
+                    active = CurrentState(State.ACTIVE, f"cev_bench{index:010d}", 1_750_000_000_000)
+                    key = keys.state(BUSINESS, subject_id(SECRET, phone))
+                    pipe.hset(key, "whatsapp:marketing", active.encode())
             await pipe.execute()
 
 
@@ -75,9 +73,10 @@ async def run(recipients: int, batch: int, verify: bool) -> None:
             print(f"seeded {recipients:,} recipients in {time.perf_counter() - started:.1f} s")
 
             gate = Gate(redis, PREFIX, SystemClock(), SECRET)
-            # Other processes on the machine slow the run down; the load average shows how busy it was.
+            # Other processes slow the run down; the load average shows how busy the machine was.
             load_before = os.getloadavg()[0]
             server_cpu_before = await server_cpu_s(redis)
+            memory_before = (await redis.info("memory"))["used_memory"]
             started = time.perf_counter()
             cpu_started = time.process_time()
             decisions = await gate.check_many(
@@ -86,6 +85,7 @@ async def run(recipients: int, batch: int, verify: bool) -> None:
             elapsed = time.perf_counter() - started
             cpu_s = time.process_time() - cpu_started
             server_s = await server_cpu_s(redis) - server_cpu_before
+            memory_bytes = (await redis.info("memory"))["used_memory"] - memory_before
 
             allowed = sum(1 for decision in decisions if decision.allowed)
             print(
@@ -97,6 +97,10 @@ async def run(recipients: int, batch: int, verify: bool) -> None:
                 f"gate process CPU: {cpu_s:.2f} s, {len(decisions) / cpu_s:,.0f} decisions per CPU "
                 f"second; server CPU: {server_s:.2f} s; load average before the run: "
                 f"{load_before:.2f}"
+            )
+            print(
+                f"Redis memory for the decision log: {memory_bytes / 1e6:,.0f} MB, "
+                f"{memory_bytes / len(decisions):,.0f} bytes per decision"
             )
             print(
                 f"machine: {platform.machine()}, {os.cpu_count()} cores, "

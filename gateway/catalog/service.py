@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable
 
 import structlog
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from common.clock import Clock
 from gateway.appkeys import CLOCK, REDIS, SETTINGS
@@ -53,7 +54,7 @@ class Catalog:
         """Sync, logging a failure instead of raising it (start-up and webhook paths)."""
         try:
             return await self.sync()
-        except SyncError as exc:
+        except (SyncError, RedisError, OSError) as exc:
             log.warning("templates_sync_failed", error=str(exc))
             return None
 

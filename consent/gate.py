@@ -192,15 +192,15 @@ class Gate:
         batches = [
             phones[start : start + batch_size] for start in range(0, len(phones), batch_size)
         ]
-        decisions: list[Decision] = []
-
-        # The state read of the next batch overlaps with logging the current one. The log
-        # appends themselves stay strictly in order, because each one chains onto the last.
+        # Three steps overlap: the state read of the next batch, building the current batch, and
+        # the log append of the previous one. The appends stay strictly in order, because the
+        # decision log's lock is first come, first served and each append chains onto the last.
         next_read: asyncio.Future[tuple[list[str | None], list[CurrentState]]] | None = None
         if batches:
             next_read = asyncio.ensure_future(
                 self._read_batch(business, batches[0], required, reason)
             )
+        logged: list[asyncio.Future[list[Decision]]] = []
         try:
             for index in range(len(batches)):
                 assert next_read is not None
@@ -210,12 +210,28 @@ class Gate:
                     next_read = asyncio.ensure_future(
                         self._read_batch(business, batches[index + 1], required, reason)
                     )
-                decisions += await self._log_batch(
-                    business, subjects, states, required, reason, category, template_name, actor
+                logged.append(
+                    asyncio.ensure_future(
+                        self._log_batch(
+                            business,
+                            subjects,
+                            states,
+                            required,
+                            reason,
+                            category,
+                            template_name,
+                            actor,
+                        )
+                    )
                 )
+                if len(logged) >= 2:
+                    # At most two batches wait for the log, which bounds the memory in use.
+                    await logged[-2]
+            decisions = [decision for future in logged for decision in await future]
         finally:
-            if next_read is not None:
-                next_read.cancel()
+            for pending in [next_read, *logged]:
+                if pending is not None and not pending.done():
+                    pending.cancel()
 
         if len(decisions) == 1:
             decision = decisions[0]

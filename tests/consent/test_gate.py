@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 from redis.asyncio import Redis
 
@@ -202,3 +203,24 @@ async def test_two_gates_share_chain(
 
     assert report.ok
     assert report.entries == 6
+
+
+async def test_bulk_keeps_order(
+    gate: Gate, ledger: Ledger, make_record: RecordFactory, redis: Redis
+) -> None:
+    """Overlapping batches still log every decision once, in the order of the phones."""
+    await opt_in(ledger, make_record)
+    phones = [PHONE if index % 3 == 0 else OTHER_PHONE for index in range(10)]
+    keys = ConsentKeys(PREFIX)
+
+    decisions = await gate.check_many(BUSINESS, phones, purpose="marketing", batch_size=3)
+    report = await verify_chain(
+        redis, keys.decisions(BUSINESS), keys.decisions_head(BUSINESS), BUSINESS
+    )
+    logged = [orjson.loads(raw) for raw in await redis.lrange(keys.decisions(BUSINESS), 0, -1)]
+
+    assert [decision.allowed for decision in decisions] == [index % 3 == 0 for index in range(10)]
+    assert report.ok
+    assert [entry["decision_id"] for entry in logged] == [
+        decision.decision_id for decision in decisions
+    ]

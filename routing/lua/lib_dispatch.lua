@@ -141,27 +141,42 @@ local function dispatch(queues)
     end
   end
 
+  -- Within one call agents only lose room, so an interaction nobody could take stays
+  -- untakeable, and a queue whose whole scan found nothing stays without a match.
+  local untakeable = {}
+  local exhausted = {}
   local made = 0
   while true do
     local best = nil
     for _, q in ipairs(names) do
-      local ready_ids = redis.call('ZRANGE', k_ready(q), 0, -1)
+      local ready_ids = {}
+      if not exhausted[q] then ready_ids = redis.call('ZRANGE', k_ready(q), 0, -1) end
       if #ready_ids > 0 then
         local cfg = queue_config(q)
         local waiting = redis.call('ZRANGE', k_queue(q), 0, depth - 1, 'WITHSCORES')
+        local found = false
+        local cut_short = false
         for i = 1, #waiting, 2 do
           local score = tonumber(waiting[i + 1])
-          if best ~= nil and score >= best.score then break end
-
-          local ix_id = waiting[i]
-          local ix = ix_fields(ix_id)
-          local a, wake_at = pick_agent(ix, cfg, ready_ids)
-          if a then
-            best = {score = score, queue = q, ix_id = ix_id, ix = ix, agent = a, cfg = cfg}
+          if best ~= nil and score >= best.score then
+            cut_short = true
             break
           end
-          if wake_at then schedule_wake(q, wake_at) end
+
+          local ix_id = waiting[i]
+          if not untakeable[ix_id] then
+            local ix = ix_fields(ix_id)
+            local a, wake_at = pick_agent(ix, cfg, ready_ids)
+            if a then
+              best = {score = score, queue = q, ix_id = ix_id, ix = ix, agent = a, cfg = cfg}
+              found = true
+              break
+            end
+            untakeable[ix_id] = true
+            if wake_at then schedule_wake(q, wake_at) end
+          end
         end
+        if not found and not cut_short then exhausted[q] = true end
       end
     end
 

@@ -1,5 +1,5 @@
 -- A customer message on a WhatsApp conversation: enqueue it when new or closed, deliver
--- it to the agent who holds it, or hand it back to the agent still in wrap-up with it.
+-- it to its assigned agent, or hand it back to the agent still in wrap-up with it.
 -- ARGV[4] = conversation id, ARGV[5] = JSON spec (queue chosen by match rules, window),
 -- ARGV[6] = JSON message reference (wamid, message_type, timestamp_ms).
 local ix_id = ARGV[4]

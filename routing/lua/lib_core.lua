@@ -20,8 +20,8 @@ local PRIORITY_WEIGHT = 1000000000000
 local DAY_MS = 86400000
 local STATS_TTL_S = 8 * 86400
 local OFFER_KEEP_S = 86400
--- A closed conversation is kept this long, so that a customer writing again reopens it;
--- the customer's last agent is remembered for sticky routing just as long.
+-- A closed conversation is kept this long, so that a customer writing again reopens it.
+-- The customer's last agent is remembered for sticky routing just as long.
 local CLOSED_KEEP_S = 30 * 86400
 
 local K_QUEUES = B .. 'queues'

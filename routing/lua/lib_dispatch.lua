@@ -141,9 +141,9 @@ local function dispatch(queues)
     end
   end
 
-  -- Within one call agents only lose room, so an interaction nobody could take stays
-  -- untakeable, and a queue whose whole scan found nothing stays without a match.
-  local untakeable = {}
+  -- Within one call agents only lose room. So an interaction that no agent could take is
+  -- skipped for the rest of the call, and so is a queue whose whole scan found no match.
+  local unmatched = {}
   local exhausted = {}
   local made = 0
   while true do
@@ -164,7 +164,7 @@ local function dispatch(queues)
           end
 
           local ix_id = waiting[i]
-          if not untakeable[ix_id] then
+          if not unmatched[ix_id] then
             local ix = ix_fields(ix_id)
             local a, wake_at = pick_agent(ix, cfg, ready_ids)
             if a then
@@ -172,7 +172,7 @@ local function dispatch(queues)
               found = true
               break
             end
-            untakeable[ix_id] = true
+            unmatched[ix_id] = true
             if wake_at then schedule_wake(q, wake_at) end
           end
         end

@@ -1,6 +1,7 @@
 -- Checks shared by the scripts that act on an assigned conversation.
 
--- Return the interaction when `agent_id` holds it in one of `states`, else nil and a failure.
+-- Return the interaction when it is assigned to `agent_id` in one of `states`, else nil
+-- and a failure.
 -- An empty `agent_id` acts for a supervisor, who may act on any holder's conversation.
 local function held_by(ix_id, agent_id, states)
   local ix = hash(k_ix(ix_id))

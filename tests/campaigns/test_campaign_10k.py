@@ -81,10 +81,10 @@ async def test_ten_thousand_recipients(harness: Harness) -> None:
     campaign_id = created["campaign"]["id"]
     await harness.api("POST", f"/api/v1/campaigns/{campaign_id}/start")
 
-    await wait_for(lambda: _at_least(harness, 300), what="300 sends")
+    await wait_for(lambda: _at_least(harness, 300), timeout_s=60, what="300 sends")
     await harness.consent(LATE_WITHDRAWALS, EventType.WITHDRAWN)
 
-    await wait_for(lambda: _at_least(harness, 1_200), what="1,200 sends")
+    await wait_for(lambda: _at_least(harness, 1_200), timeout_s=60, what="1,200 sends")
     status, paused = await harness.api("POST", f"/api/v1/campaigns/{campaign_id}/pause")
     assert (status, paused["state"]) == (200, "paused")
     # Sends handed off before the pause still leave; then nothing more does.

@@ -2,7 +2,7 @@
 
 The commands work on Redis directly; a running `wa-gateway serve` dispatches started
 campaigns. `--wait` follows a campaign with a progress bar until it stops running. Output
-is German unless `WAG_LANGUAGE` or `LANG` asks for English.
+is German unless `WAG_LANGUAGE` or `LANG` starts with `en`.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ async def list_templates(request: web.Request) -> web.Response:
 
 @requires(Role.ADMIN)
 async def sync_templates(request: web.Request) -> web.Response:
-    """Fetch Meta's template list now and answer with what changed."""
+    """Fetch Meta's template list now and return the counts of the sync."""
     try:
         result = await request.app[CATALOG].sync()
     except SyncError as exc:

@@ -3,8 +3,8 @@
 Roles `integration` and `marketing`, and agents for a conversation assigned to them. The
 request is checked completely before anything is queued: the template must be approved,
 the parameters must match its schema (422 naming component and parameter), and the
-consent gate must allow the send now (403 with the reason). Answers 202 with our message
-id. An `Idempotency-Key` header makes a retried request return the first answer.
+consent gate must allow the send now (403 with the reason). The response is 202 with our
+message id. An `Idempotency-Key` header makes a retried request return the first response.
 """
 
 from __future__ import annotations
@@ -143,11 +143,11 @@ async def _send(request: web.Request, principal: Principal) -> dict[str, Any]:
 
 
 def pricing_of(category: str, window: Window | None) -> dict[str, Any]:
-    """Say which pricing Meta will apply, as far as our window state knows it.
+    """Return the pricing Meta is expected to apply, judged from the stored window state.
 
     Per-message pricing (since 1 July 2025): inside a free entry point window every message
-    is free; utility templates inside an open service window are free; anything else is
-    charged at the template category's rate.
+    is free, and utility templates inside an open service window are free. Anything else is
+    charged at the template category's rate. `known` is False without a conversation.
     """
     category = category.lower()
     if window is None:

@@ -1,7 +1,7 @@
 -- Claim the next recipients of a running campaign for dispatch.
 -- Advancing the cursor and marking the recipients `dispatching` (and in the inflight set) is
--- one step, so two dispatchers never claim the same recipient, and a dispatcher that dies
--- after the claim leaves the recipients in the inflight set for the next one to finish.
+-- one step, so two dispatchers never claim the same recipient. A dispatcher that dies after
+-- the claim leaves the recipients in the inflight set for the next one to finish.
 -- KEYS[1] campaign hash, KEYS[2] states hash, KEYS[3] inflight set, KEYS[4] counts hash
 -- ARGV[1] maximum number of recipients to claim
 -- Returns the claimed indices; an empty list when the campaign is not running or fully claimed.

@@ -12,7 +12,7 @@ One dispatcher at a time works on a campaign (a lease in Redis), in batches:
    and recipient, and record queued or blocked per recipient (`resolve.lua`).
 
 Crash safety: a recipient leaves the inflight set only in the step that records its
-outcome, and the hand-off to the outbound stream is that same step (`handoff.lua`), so a
+outcome. The hand-off to the outbound stream is that same step (`handoff.lua`). So a
 dispatcher killed anywhere leaves each recipient either queued once or still inflight.
 """
 

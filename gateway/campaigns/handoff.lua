@@ -1,7 +1,7 @@
 -- Hand claimed campaign recipients to the outbound stream and mark them queued, in one step.
--- The stream entry and the recipient's `queued` state are written together, so a dispatcher
--- killed at any point either handed a recipient off and recorded it, or did neither; the
--- next dispatcher hands off only recipients still `dispatching`, and none twice.
+-- The stream entry and the recipient's `queued` state are written together. A dispatcher
+-- killed at any point has either handed a recipient off and recorded it, or done neither.
+-- The next dispatcher hands off only recipients still `dispatching`, so none twice.
 -- KEYS[1] states, KEYS[2] counts, KEYS[3] timeline, KEYS[4] inflight, KEYS[5] outbound stream
 -- ARGV[1] timeline bucket start (ms), then per recipient: index, field count n, n field/value
 -- pairs flattened (the outbound stream entry)

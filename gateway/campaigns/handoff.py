@@ -79,8 +79,8 @@ class StreamHandoff:
             for name, value in fields.items():
                 args += [name, value]
         keys = self._store.recipient_keys(campaign.campaign_id)
-        # NOTE: the stream key is outside the campaign's hash slot, so on Redis Cluster this
-        # script needs both in one slot; a single Redis or Valkey (the embedded one) is fine.
+        # NOTE: the stream key is outside the campaign's hash slot. On Redis Cluster this
+        # script fails (CROSSSLOT); on a single Redis or Valkey (the embedded one) it works.
         queued = await self._script(
             keys=[keys[0], keys[2], keys[3], keys[4], self._stream], args=args
         )

@@ -49,7 +49,7 @@ class CampaignKeys:
         return f"{self.prefix}cmp:{{{campaign_id}}}:rejected"
 
     def lease(self, campaign_id: str) -> str:
-        """The gateway process that dispatches the campaign now (SET NX PX, renewed)."""
+        """Name of the gateway process that dispatches the campaign now (SET NX PX, renewed)."""
         return f"{self.prefix}cmp:{{{campaign_id}}}:lease"
 
     @property

@@ -16,7 +16,7 @@ class CampaignState(StrEnum):
     CANCELLED = "cancelled"
 
 
-# Which states each action may start from.
+# The states from which each target state may be reached.
 ALLOWED_FROM: dict[CampaignState, tuple[CampaignState, ...]] = {
     CampaignState.SCHEDULED: (CampaignState.DRAFT,),
     CampaignState.RUNNING: (CampaignState.DRAFT, CampaignState.SCHEDULED, CampaignState.PAUSED),

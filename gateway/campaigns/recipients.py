@@ -7,8 +7,8 @@ CSV: a header row with a `phone` column (also accepted: `to`, `number`, `telefon
 `{"phone": "+49...", "parameters": {...}}`, the parameters as for a single send.
 
 Numbers are normalised to E.164 (default region DE). Every line that cannot be sent is
-reported with its line number and reason; a number that occurs again is a duplicate of
-its first line and is skipped.
+reported with its line number and reason. A number that occurs again is a duplicate of its
+first line and is skipped.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 -- Record the outcome of dispatching claimed recipients: queued (handed to the outbound
 -- stream), blocked (the consent gate or the catalog denied it) or failed.
--- Only a recipient still `dispatching` changes; one that a status webhook already moved on
--- (the message left and Meta answered before this ran) only leaves the inflight set.
+-- Only a recipient still `dispatching` changes. One that a status webhook already moved on
+-- (the message left and its status arrived before this ran) only leaves the inflight set.
 -- KEYS[1] states, KEYS[2] details, KEYS[3] counts, KEYS[4] timeline, KEYS[5] inflight
 -- ARGV[1] timeline bucket start (ms), then triples: index, state, detail (may be empty)
 -- Returns how many recipients changed state.

@@ -2,9 +2,9 @@
 
 Every poll it reads the active set: a scheduled campaign whose time has come is started,
 and a running campaign without a dispatcher in this process gets one. The dispatcher's
-lease keeps two gateway processes from dispatching the same campaign; a process killed
-mid-campaign loses its lease after `LEASE_MS` and another one (or the restarted one)
-continues from the inflight set and the cursor.
+lease keeps two gateway processes from dispatching the same campaign. A process killed
+mid-campaign loses its lease after `campaign_lease_ms`, and another process (or the
+restarted one) continues from the inflight set and the cursor.
 """
 
 from __future__ import annotations

@@ -60,8 +60,8 @@ class CampaignService:
         template = await self._sendable_template(request.template, request.language)
         assert template.schema is not None  # a sendable template has its schema
 
-        # Parsing normalises every number (about 0.1 ms each): a thread keeps the event loop
-        # answering webhooks while a list of 100,000 lines is read.
+        # Parsing normalises every number (about 0.1 ms each). In a thread, it leaves the
+        # event loop free to accept webhooks while a list of 100,000 lines is read.
         recipients = await asyncio.to_thread(
             parse_recipients,
             request.recipients,

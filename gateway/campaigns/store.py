@@ -187,7 +187,7 @@ class CampaignStore:
 
     async def _track_active(self, campaign_id: str, state: CampaignState, now_ms: int) -> None:
         # The active set is global (not in the campaign's slot), so it is updated after the
-        # state change; the resume loop reads the state itself and tolerates stale members.
+        # state change. The runner reads each member's state and skips stale members.
         if state is CampaignState.RUNNING:
             await self._redis.zadd(self.keys.active, {campaign_id: now_ms})
         elif state in (CampaignState.COMPLETED, CampaignState.CANCELLED):

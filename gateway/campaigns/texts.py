@@ -1,7 +1,7 @@
 """German and English texts that marketing users read: API problem details and CLI output.
 
 Problem documents carry `detail` in English and `detail_de` in German, so that a UI can show
-either; the CLI picks the language from `WAG_LANGUAGE` or `LANG` (German unless English).
+either. The CLI picks the language from `WAG_LANGUAGE` or `LANG` (German unless `en...`).
 """
 
 from __future__ import annotations

@@ -1,12 +1,14 @@
 """The second consent check of a template send, right before the call to Meta.
 
-A template send is checked when it is requested; it may then wait in the outbound stream
-for pacing, a retry backoff or a paused access token. `DispatchGate.allows(job)` checks
-the template and the consent again for that moment. A denied send is marked `blocked` with
-the reason in the message history and, for a campaign message, in the campaign funnel;
-the caller then must not send it. Both decisions are in the gate's decision log.
+A template send is checked when it is requested. It may then wait in the outbound stream
+for pacing, a retry backoff or a paused access token, so `DispatchGate.allows(job)` checks
+the template and the consent again for the moment of sending. A denied send is marked
+`blocked` with the reason in the message history and, for a campaign message, in the
+campaign funnel, and the caller must not send it. Both decisions are in the gate's
+decision log.
 
-The sender worker calls it before each template send (`kind == "template"`).
+NOTE: the sender worker does not call this yet; it belongs before each send of
+`kind == "template"` in `gateway.outbound.sender.Sender._process`.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ class CatalogKeys:
 
     @property
     def index(self) -> str:
-        """Set of `name:language` of every template the catalog knows."""
+        """Set of `name:language` of every template in the catalog."""
         return f"{self.prefix}{{tpl}}:index"
 
     @property

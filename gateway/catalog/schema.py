@@ -16,10 +16,11 @@ from typing import Any
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 
 MEDIA_HEADER_FORMATS = frozenset({"image", "video", "document"})
-# Meta caps a header text at 60 characters and a body at 1024, placeholders filled in.
+# Meta's text limits for templates: header 60 characters, body 1024, coupon code 15.
+# NOTE: these are recalled from Meta's template documentation, not checked against it here,
+# and each limit is applied per parameter; the length of the filled-in text is not checked.
 HEADER_TEXT_MAX_CHARS = 60
 BODY_TEXT_MAX_CHARS = 1024
-# Meta's limit for the code of a COPY_CODE button.
 COUPON_CODE_MAX_CHARS = 15
 
 # Button type -> what the send supplies and whether it must.
@@ -43,7 +44,7 @@ class ButtonParameter:
 
 @dataclass(frozen=True, slots=True)
 class ParameterSchema:
-    """What a send of one template must supply.
+    """The parameters a send of one template must supply.
 
     `header` is None (no parameter), `text`, `image`, `video`, `document` or `location`;
     `header_names` and `body_names` are the placeholder names in order of appearance

@@ -100,7 +100,7 @@ class CatalogStore:
         return [_template_of(row) for row in rows if row]
 
     async def name_of(self, template_id: str) -> tuple[str, str] | None:
-        """Return (name, language) of a Meta template id the catalog knows."""
+        """Return (name, language) of a Meta template id, or None when it is not in the catalog."""
         raw = await self._redis.hget(self._keys.ids, template_id)
         if raw is None:
             return None

@@ -17,7 +17,7 @@ log = structlog.get_logger(__name__)
 # Fetch one page: the `after` cursor (None for the first page) -> Meta's JSON body.
 PageFetcher = Callable[[str | None], Awaitable[dict[str, Any]]]
 PAGE_LIMIT = 100
-# A runaway cursor (a server that always answers with `next`) must not loop forever.
+# A runaway cursor (a server that always returns `next`) must not loop forever.
 MAX_PAGES = 1000
 
 

@@ -9,8 +9,8 @@ A send gives its parameters in one JSON object:
      "buttons": {"0": "track/4711", "1": "SAVE10"}}
 
 `fill` returns Meta's `components` for `send_template`, or every problem it found, each
-naming the component and the parameter, so that nothing malformed reaches Meta (which
-would answer 132000 or "invalid parameter" only after the message was queued).
+naming the component and the parameter. Nothing malformed reaches Meta, which would reject
+it with 132000 or "invalid parameter" only after the message was queued.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from gateway.catalog.schema import (
 )
 
 COMPONENTS = ("header", "body", "buttons")
-# Meta rejects text parameters with new lines, tabs or more than four consecutive spaces (132018).
+# Meta rejects text parameters with new lines, tabs or more than four consecutive spaces.
 FORBIDDEN_WHITESPACE = re.compile(r"[\n\t]| {5,}")
 
 

@@ -16,7 +16,7 @@ from urllib.parse import quote
 import orjson
 import structlog
 
-from consent.errors import InvalidTransition
+from consent.errors import InvalidPhone, InvalidTransition
 from consent.ledger import Ledger
 from consent.messages import message
 from consent.model import (
@@ -221,7 +221,12 @@ class OptIns:
 
         # NOTE: a username user arrives without a wa_id. Their code confirms only when their user
         # id was recorded with an earlier event; a web-form opt-in alone cannot be matched to them.
-        sender = self.ledger.subject_of(wa_id)[1] if wa_id else None
+        sender = None
+        if wa_id:
+            try:
+                sender = self.ledger.subject_of(wa_id)[1]
+            except InvalidPhone:
+                sender = None
         if sender is None and user_id:
             sender = await self.ledger.subject_of_user(business, user_id)
         if sender != data["subject"]:

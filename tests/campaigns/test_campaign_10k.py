@@ -1,8 +1,8 @@
 """A 10,000-recipient campaign with mixed consent, a withdrawal, a pause and a resume.
 
 Checked against the simulator's request log: exactly the recipients with active marketing
-consent receive one message each, the one who withdraws during the run receives none, a
-paused campaign sends nothing more, and no second of the run exceeds the configured rate.
+consent receive one message each. Those who withdraw during the run receive none. A paused
+campaign sends nothing more, and no second of the run exceeds the configured rate.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ TOTAL = 10_000
 RATE_PER_S = 100.0
 BURST = 20
 PHONES = [phone_of(i) for i in range(TOTAL)]
-# A quarter of the list has active consent; the others are pending confirmation, withdrawn,
-# unverified imports, or have no consent at all (half of the list).
+# A quarter of the list has active consent. Half of the list has no consent at all, and the
+# rest is pending confirmation, withdrawn, or imported without evidence (unverified).
 ACTIVE = [phone for i, phone in enumerate(PHONES) if i % 20 < 5]
 PENDING = [phone for i, phone in enumerate(PHONES) if i % 20 in (5, 6)]
 WITHDRAWN = [phone for i, phone in enumerate(PHONES) if i % 20 in (7, 8)]

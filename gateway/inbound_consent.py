@@ -7,13 +7,15 @@ evidence (the wamid or the webhook change id), and each reply is sent at most on
 
 from __future__ import annotations
 
+from typing import Any
+
 import structlog
 from aiohttp import web
 
 from consent.messages import message as customer_message
 from consent.messages import purpose_names
-from consent.model import AppendedEvent
-from consent.withdrawal import Contact
+from consent.model import AppendedEvent, Method
+from consent.withdrawal import MARKETING, USER_STOPPED_MARKETING, Contact
 from gateway.appkeys import REDIS, SETTINGS
 from gateway.inbound.hooks import INBOUND_HOOKS, InboundHooks
 from sessions.model import FieldEvent, InboundMessage, StatusUpdate
@@ -127,6 +129,30 @@ class ConsentReactions:
             received_ms=event.received_ms,
         )
 
+    async def on_send_failure(self, failure: Any) -> None:
+        """Withdraw marketing when a send was rejected with 131050 in the Graph API's response.
+
+        `failure` is the outbound path's `OutboundFailureEvent`; a 131050 that arrives as a
+        failed status webhook is handled by `on_status` instead.
+        """
+        if failure.code != USER_STOPPED_MARKETING or failure.source == "status":
+            return
+        customer = str(failure.customer_id)
+        contact = Contact(
+            wa_id=customer if customer.isdigit() else None,
+            user_id=None if customer.isdigit() else customer,
+        )
+        await self.services.withdrawals.withdraw(
+            business=failure.phone_number_id,
+            contact=contact,
+            purposes=[MARKETING],
+            method=Method.META_PREFERENCES,
+            evidence=f"send {failure.message_id} rejected with 131050",
+            occurred_ms=int(failure.at_ms),
+            idempotency_key=f"send131050:{failure.message_id}",
+            detail="send rejected with 131050: user stopped marketing messages",
+        )
+
     def _name(self, message: InboundMessage) -> str:
         return (
             self.app[SETTINGS].consent_business_name or message.display_phone_number or "WhatsApp"
@@ -185,3 +211,18 @@ def setup(app: web.Application) -> None:
     hooks.on_message.append(reactions.on_message)
     hooks.on_status.append(reactions.on_status)
     hooks.on_field.append(reactions.on_field)
+    _register_send_failures(app, reactions)
+
+
+def _register_send_failures(app: web.Application, reactions: ConsentReactions) -> None:
+    # The outbound feature reports sends that Meta rejected at once (no status webhook follows).
+    try:
+        from gateway.outbound.feature import OUTBOUND_HOOKS
+    except ImportError:
+        return
+    if OUTBOUND_HOOKS not in app:
+        log.warning(
+            "consent_send_failures_not_hooked", detail="set up gateway.outbound.feature first"
+        )
+        return
+    app[OUTBOUND_HOOKS].on_failure.append(reactions.on_send_failure)

@@ -178,3 +178,36 @@ async def test_stop_reply_queued_once(settings: Settings, clock: ManualClock) ->
         assert replies[0].startswith("Danke! Ihre Einwilligung ist bestätigt")
         assert replies[1].startswith("Sie sind abgemeldet")
         assert "Anmeldeformular" in replies[1]
+
+
+async def test_send_rejected_131050_withdraws(settings: Settings, clock: ManualClock) -> None:
+    """A 131050 in the Graph API's response to a send withdraws marketing via outbound hooks."""
+    from gateway.inbound_consent import ConsentReactions
+    from gateway.outbound.feature import OUTBOUND_HOOKS
+    from gateway.outbound.outcomes import OutboundFailureEvent
+
+    async with consent_gateway(settings, clock) as gateway:
+        outcome = await _pending(gateway)
+        await _send_text(gateway, "wamid.c", outcome.prefill)
+        [callback] = [
+            hook
+            for hook in gateway.app[OUTBOUND_HOOKS].on_failure
+            if isinstance(getattr(hook, "__self__", None), ConsentReactions)
+        ]
+        failure = OutboundFailureEvent(
+            type="marketing_stopped",
+            message_id="m_1",
+            conversation_id="c",
+            phone_number_id=BUSINESS,
+            customer_id=WA_ID,
+            code=131050,
+            message="user stopped marketing",
+            at_ms=clock.now_ms(),
+            source="send",
+        )
+
+        await callback(failure)
+        await callback(failure)
+
+        assert await _state(gateway) is State.WITHDRAWN
+        assert await _state(gateway, "service_updates") is State.ACTIVE

@@ -10,6 +10,7 @@ import pytest
 from redis.asyncio import Redis
 
 from consent.model import EventType
+from gateway.appkeys import REDIS
 from gateway.settings import Settings
 from tests.campaigns.conftest import BUSINESS, phone_of
 from tests.campaigns.harness import Harness, running_harness, wait_for
@@ -223,6 +224,37 @@ async def test_agent_needs_held_conversation(harness: Harness) -> None:
     )
     assert status == 403
     assert body["type"].endswith("not-conversation-holder")
+
+
+async def test_agent_sends_in_held_conversation(harness: Harness) -> None:
+    from gateway.auth import Role
+    from routing.keys import RoutingKeys
+    from sessions.conversations import conversation_id_for
+    from sessions.keys import SessionKeys
+
+    wa_id = PHONE.lstrip("+")
+    body = envelope(
+        text_value(
+            "wamid.in2",
+            "Hallo",
+            wa_id=wa_id,
+            timestamp_s=int(time.time()),
+            phone_number_id=BUSINESS,
+        )
+    )
+    assert (await harness.gateway.post_webhook(body)).status == 200
+    conversation_id = conversation_id_for(BUSINESS, wa_id)
+    redis = harness.gateway.app[REDIS]
+    conversation_key = SessionKeys("wag:").conversation(conversation_id)
+    await wait_for(lambda: redis.exists(conversation_key), what="the conversation")
+    interaction = RoutingKeys("wag:").interaction(conversation_id)
+    await redis.hset(interaction, mapping={"state": "assigned", "agent_id": "a-erika"})
+
+    token = await harness.gateway.token(Role.AGENT, "Erika", "a-erika")
+    request = {**ORDER, "conversation_id": conversation_id}
+    status, answer = await harness.api("POST", "/api/v1/messages/template", token, json=request)
+    assert status == 202
+    assert answer["conversation_id"] == conversation_id
 
 
 async def test_marketing_may_send(harness: Harness) -> None:

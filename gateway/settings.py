@@ -83,6 +83,12 @@ class Settings(BaseSettings):
     outbound_claim_idle_ms: int = Field(
         60_000, ge=1_000, description="Idle time after which another sender claims a send."
     )
+    outbound_status_grace_ms: int = Field(
+        10_000,
+        ge=0,
+        description="A send whose call timed out or whose sender died waits this long for a "
+        "status webhook naming it before it is sent again.",
+    )
     outbound_max_upload_bytes: int = Field(
         16 * 1024 * 1024, ge=1024, description="Largest media file accepted for upload."
     )

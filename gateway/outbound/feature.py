@@ -101,6 +101,7 @@ def build_sender(
         config=SenderConfig(
             concurrency=settings.outbound_concurrency,
             claim_idle_ms=settings.outbound_claim_idle_ms,
+            status_grace_ms=settings.outbound_status_grace_ms,
         ),
         token_fingerprint=fingerprint_of(settings),
     )
@@ -139,8 +140,10 @@ def setup(app: web.Application) -> None:
     app.cleanup_ctx.append(_outbound_context)
 
     async def on_status(status: StatusUpdate) -> None:
+        failures = app[OUTBOUND_RUNTIME].failures
+        await failures.recover_wamid(status)
         if status.status == "failed":
-            await app[OUTBOUND_RUNTIME].failures.on_failed_status(status)
+            await failures.on_failed_status(status)
 
     async def on_message(message: InboundMessage, conversation_id: str) -> None:
         # Keeps the expiry index current for warnings and for routing's queue order.

@@ -36,6 +36,10 @@ class OutboundKeys:
         """The wamid Meta returned for a message id, so that a reclaimed send is not repeated."""
         return f"{self.prefix}out:{{{message_id}}}:sent"
 
+    def inflight_marker(self, message_id: str) -> str:
+        """When a call for this message id started; its outcome is unknown until it ends."""
+        return f"{self.prefix}out:{{{message_id}}}:inflight"
+
     def upload(self, message_id: str) -> str:
         """Hash: bytes, mime_type, filename of media waiting to be uploaded with its send."""
         return f"{self.prefix}out:{{{message_id}}}:upload"

@@ -186,7 +186,28 @@ class FailureHandler:
         await self._fail(job, failure)
         return "failed"
 
-    # Failed status webhooks
+    # Status webhooks
+
+    async def recover_wamid(self, status: StatusUpdate) -> bool:
+        """Link a status's wamid to our message when the send's own response was lost.
+
+        A sender that dies (or times out) after Meta accepted a message never stores the
+        wamid. The status webhook carries our message id as `biz_opaque_callback_data`,
+        so storing the sent marker here stops the sender from sending it again.
+        """
+        message_id = status.biz_opaque_callback_data
+        if not message_id or not message_id.startswith("m_"):
+            return False
+        marked = await self._redis.set(
+            self._keys.sent_marker(message_id), status.wamid, nx=True, ex=RESEND_MARKER_TTL_S
+        )
+        if not marked:
+            return False
+        if await self._messages.get_by_message_id(message_id) is None:
+            return False
+        await self._messages.attach_wamid(message_id, status.wamid)
+        log.info("outbound_wamid_recovered", message_id=message_id, wamid=status.wamid)
+        return True
 
     async def on_failed_status(self, status: StatusUpdate) -> None:
         """Apply the same handling to a `failed` status; the inbound worker stored it already."""

@@ -19,7 +19,9 @@ import time
 from dataclasses import dataclass
 from typing import Any, cast
 
+import httpx
 import structlog
+from pywa.errors import WhatsAppError
 from pywa_async.client import WhatsApp
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
@@ -45,6 +47,8 @@ PROMOTE_BATCH = 200
 # Maximum wait for the business number's bucket inside one send; longer waits go back
 # to the delayed set so that the worker slot is free for other numbers.
 MAX_INLINE_WAIT_MS = 1_000
+# Default of `SenderConfig.status_grace_ms` (WAG_OUTBOUND_STATUS_GRACE_MS).
+STATUS_GRACE_MS = 10_000
 # Paused senders log the pause at most this often.
 PAUSE_LOG_INTERVAL_S = 30.0
 
@@ -53,6 +57,9 @@ PAUSE_LOG_INTERVAL_S = 30.0
 class SenderConfig:
     concurrency: int
     claim_idle_ms: int
+    # A send whose call may have reached Meta (its sender died or timed out during it)
+    # waits this long for a status webhook that names it before it is sent again.
+    status_grace_ms: int = STATUS_GRACE_MS
 
 
 class Sender:
@@ -87,6 +94,8 @@ class Sender:
         self.name = name or f"{socket.gethostname()}-{os.getpid()}-{id(self) % 10_000}"
         self._slots = asyncio.Semaphore(config.concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
+        # Stream entries this sender is working on; see `_keep_claims`.
+        self._working: set[bytes] = set()
         self._stopping = False
         self._pause_logged_at = 0.0
 
@@ -96,16 +105,39 @@ class Sender:
         """Send until `stop()`; Redis errors are logged and retried after a second."""
         await self.ensure_group()
         log.info("sender_started", sender=self.name, concurrency=self._config.concurrency)
-        while not self._stopping:
-            try:
-                await self.step()
-            except asyncio.CancelledError:
-                raise
-            except (RedisError, OSError) as exc:
-                log.warning("sender_redis_error", sender=self.name, error=str(exc))
-                await asyncio.sleep(1.0)
-        await self.drain()
+        keeper = asyncio.create_task(self._keep_claims())
+        try:
+            while not self._stopping:
+                try:
+                    await self.step()
+                except asyncio.CancelledError:
+                    raise
+                except (RedisError, OSError) as exc:
+                    log.warning("sender_redis_error", sender=self.name, error=str(exc))
+                    await asyncio.sleep(1.0)
+            await self.drain()
+        finally:
+            keeper.cancel()
         log.info("sender_stopped", sender=self.name)
+
+    async def _keep_claims(self) -> None:
+        """Reset the idle time of entries in work, so that no sender claims them meanwhile.
+
+        A send may wait for the throttle or for a slow Graph API call longer than
+        `claim_idle_ms`; without this, another sender (or this one) would claim the entry
+        and send the message a second time.
+        """
+        interval_s = self._config.claim_idle_ms / 3000
+        while True:
+            await asyncio.sleep(interval_s)
+            if not self._working:
+                continue
+            try:
+                await self._redis.xclaim(
+                    self._keys.stream, GROUP, self.name, 0, list(self._working), justid=True
+                )
+            except (RedisError, OSError) as exc:
+                log.warning("sender_claim_refresh_failed", sender=self.name, error=str(exc))
 
     def stop(self) -> None:
         self._stopping = True
@@ -149,7 +181,10 @@ class Sender:
                 entries.extend(stream_entries)
 
         for entry_id, fields in entries:
+            if entry_id in self._working:
+                continue
             await self._slots.acquire()
+            self._working.add(entry_id)
             task = asyncio.create_task(self._handle_entry(entry_id, fields))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -177,6 +212,7 @@ class Sender:
             # Left pending: another sender (or this one) claims it after claim_idle_ms.
             log.exception("outbound_entry_error", entry_id=entry_id.decode())
         finally:
+            self._working.discard(entry_id)
             self._slots.release()
 
     async def _ack(self, entry_id: bytes) -> None:
@@ -215,6 +251,19 @@ class Sender:
             await self._messages.attach_wamid(job.message_id, _text(sent_wamid))
             return "already_sent"
 
+        unconfirmed_since_ms = await self._unconfirmed_call(job)
+        if unconfirmed_since_ms is not None:
+            due_ms = unconfirmed_since_ms + self._config.status_grace_ms
+            if self._clock.now_ms() < due_ms:
+                await schedule(self._redis, self._keys, job, due_ms)
+                return "awaiting_status"
+            log.warning(
+                "outbound_resend_unconfirmed",
+                message_id=job.message_id,
+                conversation_id=job.conversation_id,
+                started_ms=unconfirmed_since_ms,
+            )
+
         if await self._paused():
             await schedule(self._redis, self._keys, job, self._clock.now_ms() + PAUSE_RECHECK_MS)
             return "paused"
@@ -252,6 +301,8 @@ class Sender:
 
     async def _send(self, job: OutboundJob) -> str:
         sent_at_ms = self._clock.now_ms()
+        inflight = self._keys.inflight_marker(job.message_id)
+        await self._redis.set(inflight, sent_at_ms, ex=SENT_MARKER_TTL_S)
         try:
             media_id = await self._upload(job) if job.upload else None
             wamid = await dispatch(self._wa, job, media_id)
@@ -259,14 +310,24 @@ class Sender:
             raise
         except Exception as exc:
             failure = classify_exception(exc)
+            if isinstance(exc, WhatsAppError | httpx.ConnectError):
+                # An HTTP error response, or no connection at all: nothing was sent. Only a
+                # timeout leaves the doubt that Meta accepted the message.
+                await self._redis.delete(inflight)
             return await self._failures.on_send_error(job, failure, sent_at_ms)
 
         await self._redis.set(self._keys.sent_marker(job.message_id), wamid, ex=SENT_MARKER_TTL_S)
+        await self._redis.delete(inflight)
         await self._messages.attach_wamid(job.message_id, wamid)
         await self._windows.record_business_reply(job.conversation_id, sent_at_ms)
         await self._clear_pause_of_old_token()
         structlog.contextvars.bind_contextvars(wamid=wamid)
         return "sent"
+
+    async def _unconfirmed_call(self, job: OutboundJob) -> int | None:
+        """Return when an earlier call for `job` started if its outcome is unknown."""
+        started = await self._redis.get(self._keys.inflight_marker(job.message_id))
+        return int(started) if started is not None else None
 
     async def _upload(self, job: OutboundJob) -> str:
         raw = await self._redis.hgetall(self._keys.upload(job.message_id))

@@ -70,7 +70,7 @@ class StatusSender:
     webhook_url: str
     app_secret: str
     plan: StatusPlan = field(default_factory=StatusPlan)
-    max_attempts: int = 5
+    max_attempts: int = 10
     enabled: bool = True  # False sends no status webhooks (load tests without a gateway)
     delivered: list[dict[str, Any]] = field(default_factory=list)
 
@@ -160,7 +160,8 @@ class StatusSender:
                     error=str(exc),
                     attempt=attempt,
                 )
-            await asyncio.sleep(0.05 * 2**attempt)
+            # Meta retries for days; a few seconds cover a gateway restart in tests.
+            await asyncio.sleep(min(0.05 * 2**attempt, 2.0))
         log.error("simulator_webhook_dropped", wamid=wamid, status=status)
 
 

@@ -9,9 +9,11 @@ import pytest
 from gateway.outbound.feature import OUTBOUND_HOOKS
 from gateway.outbound.keys import OutboundKeys
 from gateway.outbound.outcomes import OutboundFailureEvent
+from gateway.outbound.sender import STATUS_GRACE_MS
 from gateway.outbound.service import OUTBOUND
 from gateway.simulator.faults import Fault, FaultKind
 from sessions.keys import SessionKeys
+from tests.helpers import envelope
 from tests.outbound.conftest import WA_ID, Outbound, wait_for
 
 
@@ -136,7 +138,7 @@ async def test_transient_retried(outbound: Outbound, fault: Fault) -> None:
 
     _, message_id = await start_reply(outbound)
     await wait_for(lambda: delayed_due_ms(outbound), what="retry scheduled")
-    outbound.clock.advance(1_000)
+    outbound.clock.advance(STATUS_GRACE_MS)  # a timeout waits for a status first
     await outbound.wait_status(message_id, "read")
 
 
@@ -256,3 +258,35 @@ async def test_190_pauses_until_resumed(outbound: Outbound) -> None:
 
 async def _delayed_count(outbound: Outbound, count: int) -> bool:
     return len(await delayed_due_ms(outbound)) == count
+
+
+async def test_timeout_then_status_not_resent(outbound: Outbound) -> None:
+    """A call that timed out but reached Meta is recognised by its status webhook."""
+    conversation_id = await outbound.customer_writes()
+    await outbound.assign(conversation_id)
+    outbound.simulator.add_fault(Fault(FaultKind.TIMEOUT, delay_s=2.0))
+
+    _, body = await outbound.reply(conversation_id, {"type": "text", "text": "Hallo"})
+    await wait_for(lambda: delayed_due_ms(outbound), what="retry after the timeout")
+    # Meta accepted the first call after all: its status names our message id.
+    wamid = "wamid.accepted-despite-timeout"
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "4930123456789", "phone_number_id": "156305421874268"},
+        "statuses": [
+            {
+                "id": wamid,
+                "status": "delivered",
+                "timestamp": "1750000000",
+                "recipient_id": WA_ID,
+                "biz_opaque_callback_data": body["message_id"],
+            }
+        ],
+    }
+    assert (await outbound.gateway.post_webhook(envelope(value))).status == 200
+    message = await outbound.wait_status(body["message_id"], "delivered")
+    outbound.clock.advance(STATUS_GRACE_MS)
+    await wait_for(lambda: _delayed_count(outbound, 0), what="retry dropped")
+
+    assert message["wamid"] == wamid
+    assert len(outbound.simulator.sends()) == 1

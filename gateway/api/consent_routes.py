@@ -151,6 +151,11 @@ async def read_consent(request: web.Request) -> web.Response:
         raise consent_problem(exc) from exc
     states = await services.ledger.states_of_subject(business, subject)
     history = await services.ledger.history(business, subject)
+    if principal_of(request).role in (Role.AGENT, Role.MARKETING):
+        # Data minimisation (GDPR Art. 5(1)(c)): agents and marketing need the state and the
+        # events, not the IP address and browser behind them.
+        for event in history:
+            event["personal"] = None
     return json_response(
         {
             "phone": phone,

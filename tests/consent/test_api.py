@@ -249,3 +249,15 @@ async def test_proof_lists_sends(settings: Settings, clock: ManualClock) -> None
         assert "wamid.confirm1" in html
         assert "spring_sale" in html
         assert str(decision.decision_id) in html
+
+
+async def test_agent_sees_no_ip(settings: Settings, clock: ManualClock) -> None:
+    async with consent_gateway(settings, clock) as gateway:
+        await _given(gateway, await gateway.token(Role.INTEGRATION))
+        agent = await gateway.token(Role.AGENT, agent_id="a1")
+
+        status, body = await gateway.api("GET", f"/api/v1/consents/{PHONE}", agent)
+
+        assert status == 200
+        assert body["states"]["whatsapp:marketing"]["state"] == "pending_confirmation"
+        assert body["history"][0]["personal"] is None

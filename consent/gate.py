@@ -40,8 +40,7 @@ import asyncio
 import re
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import structlog
 from redis.asyncio import Redis
@@ -76,8 +75,9 @@ BULK_BATCH_SIZE = 2000
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
+    """One gate decision; a named tuple because bulk checks create one per recipient."""
+
     allowed: bool
     reason: str
     consent_event_id: str | None = None

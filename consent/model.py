@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 CHANNEL_WHATSAPP = "whatsapp"
 CHANNELS = ("whatsapp", "email", "sms", "voice", "post")
@@ -95,9 +96,12 @@ class ConsentRecord:
     subject: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class CurrentState:
-    """The derived state of one (contact, channel, purpose) and the event that set it."""
+class CurrentState(NamedTuple):
+    """The derived state of one (contact, channel, purpose) and the event that set it.
+
+    A named tuple rather than a frozen dataclass, because the gate builds one per recipient
+    and a tuple is several times cheaper to create.
+    """
 
     state: State
     event_id: str | None = None

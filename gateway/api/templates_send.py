@@ -98,6 +98,8 @@ async def _send(request: web.Request, principal: Principal) -> dict[str, Any]:
         )
     wa_id = phone.lstrip("+")
     conversation_id = body.conversation_id or conversation_id_for(phone_number_id, wa_id)
+    if body.conversation_id is not None:
+        await _require_same_customer(request, body.conversation_id, wa_id)
     if principal.role is Role.AGENT:
         await _require_holder(request, principal, body.conversation_id)
 
@@ -231,6 +233,21 @@ async def _gate(
         decision_id=getattr(decision, "decision_id", None),
         **both("consent_denied", purpose=purpose or "?", reason=decision_reason),
     )
+
+
+async def _require_same_customer(request: web.Request, conversation_id: str, wa_id: str) -> None:
+    """Reject a `conversation_id` whose customer is not `to`: the send would be filed there."""
+    settings = request.app[SETTINGS]
+    conversation = await ConversationStore(request.app[REDIS], settings.redis_prefix).get(
+        conversation_id
+    )
+    if conversation is None or conversation.wa_id in (None, wa_id):
+        return
+    detail = (
+        f"`to` is not the customer of conversation {conversation_id}; "
+        "leave out `conversation_id` or send to that conversation's number"
+    )
+    raise ProblemError(422, "conversation-mismatch", "Validation failed", detail, field="to")
 
 
 async def _require_holder(

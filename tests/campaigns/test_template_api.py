@@ -118,15 +118,22 @@ async def test_utility_in_window_is_free(harness: Harness) -> None:
     assert answer["pricing"]["known"] is True
 
 
+async def catalog_shows(harness: Harness, name: str, field: str, value: str) -> None:
+    """Wait until the inbound worker applied a template webhook to the catalog."""
+
+    async def applied() -> bool:
+        _, body = await harness.api("GET", "/api/v1/templates")
+        return any(t["name"] == name and t[field] == value for t in body["templates"])
+
+    await wait_for(applied, what=f"{name} to have {field} {value}")
+
+
 async def test_paused_webhook_blocks_send(harness: Harness) -> None:
     await harness.template_webhook("message_template_status_update", template_status("PAUSED"))
+    await catalog_shows(harness, "spring_sale", "status", "PAUSED")
 
-    async def refused() -> bool:
-        status, _ = await send(harness, SALE)
-        return status == 409
-
-    await wait_for(refused, what="the paused template to be refused")
-    _, body = await send(harness, SALE)
+    status, body = await send(harness, SALE)
+    assert status == 409
     assert body["template_status"] == "PAUSED"
     assert "Low quality" in body["detail"]
     assert "detail_de" in body
@@ -143,12 +150,10 @@ async def test_category_update_regates(harness: Harness) -> None:
         "new_category": "MARKETING",
     }
     await harness.template_webhook("template_category_update", value)
+    await catalog_shows(harness, "order_update", "category", "MARKETING")
 
-    async def denied() -> Any:
-        status, body = await send(harness, ORDER)
-        return body if status == 403 else None
-
-    body = await wait_for(denied, what="the recategorised template to be gated as marketing")
+    status, body = await send(harness, ORDER)
+    assert status == 403
     assert body["purpose"] == "marketing"
     assert body["reason"] == "consent_withdrawn"
     assert harness.template_sends() == []
@@ -255,6 +260,31 @@ async def test_agent_sends_in_held_conversation(harness: Harness) -> None:
     status, answer = await harness.api("POST", "/api/v1/messages/template", token, json=request)
     assert status == 202
     assert answer["conversation_id"] == conversation_id
+
+
+async def test_conversation_of_other_customer_422(harness: Harness) -> None:
+    from sessions.conversations import conversation_id_for
+
+    other = phone_of(2).lstrip("+")
+    body = envelope(
+        text_value(
+            "wamid.in3",
+            "Hallo",
+            wa_id=other,
+            timestamp_s=int(time.time()),
+            phone_number_id=BUSINESS,
+        )
+    )
+    assert (await harness.gateway.post_webhook(body)).status == 200
+    conversation_id = conversation_id_for(BUSINESS, other)
+
+    async def rejected() -> Any:
+        status, answer = await send(harness, {**ORDER, "conversation_id": conversation_id})
+        return answer if status == 422 else None
+
+    answer = await wait_for(rejected, what="the conversation to exist")
+    assert answer["type"].endswith("conversation-mismatch")
+    assert harness.simulator.sends() == []
 
 
 async def test_marketing_may_send(harness: Harness) -> None:

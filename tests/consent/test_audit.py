@@ -6,13 +6,22 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
+from common.clock import ManualClock
 from consent.audit import rebuild_states, verify_ledger
 from consent.erasure import erase_subject
 from consent.gate import Gate
 from consent.keys import ConsentKeys
 from consent.ledger import Ledger
 from consent.model import EventType, Method, State
-from tests.consent.conftest import BUSINESS, OTHER_PHONE, PHONE, PREFIX, RecordFactory, opt_in
+from tests.consent.conftest import (
+    BUSINESS,
+    OTHER_PHONE,
+    PHONE,
+    PREFIX,
+    SECRET,
+    RecordFactory,
+    opt_in,
+)
 
 KEYS = ConsentKeys(PREFIX)
 
@@ -156,3 +165,25 @@ async def test_erased_history_is_marked(ledger: Ledger, make_record: RecordFacto
 
     assert [event["personal"] for event in history] == [None, None, None]
     assert history[-1]["state"] == State.WITHDRAWN.value
+
+
+async def test_two_writers_one_chain(
+    redis: Redis, clock: ManualClock, make_record: RecordFactory
+) -> None:
+    """Two ledgers (as in two gateway processes) appending at once keep one unbroken chain."""
+    import asyncio
+
+    first = Ledger(redis, PREFIX, clock, SECRET)
+    second = Ledger(redis, PREFIX, clock, SECRET)
+    phones = [f"+4915112345{index:03d}" for index in range(40)]
+
+    await asyncio.gather(
+        *(
+            (first if index % 2 else second).append([make_record(phone=phone)])
+            for index, phone in enumerate(phones)
+        )
+    )
+    report = await verify_ledger(redis, PREFIX, BUSINESS)
+
+    assert report.ok
+    assert report.entries == 40

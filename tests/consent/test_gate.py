@@ -6,6 +6,7 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
+from common.clock import ManualClock
 from consent.audit import verify_chain
 from consent.gate import Gate
 from consent.keys import ConsentKeys
@@ -140,14 +141,11 @@ async def test_fails_closed_unknown(
     assert decision.reason == reason
 
 
-async def test_redis_error_denies(redis_url: str, clock: object) -> None:
+async def test_redis_error_denies(clock: ManualClock) -> None:
     """A gate that cannot reach Redis denies."""
-    from redis.asyncio import Redis as Client
-
-    from common.clock import ManualClock
-
-    dead = Client.from_url("redis://127.0.0.1:1", socket_connect_timeout=0.2, retry=None)
-    gate = Gate(dead, PREFIX, ManualClock(), SECRET)
+    # Port 1 on the loopback address: nothing listens there, so every command fails at once.
+    dead = Redis.from_url("redis://127.0.0.1:1", socket_connect_timeout=0.2, retry=None)
+    gate = Gate(dead, PREFIX, clock, SECRET)
 
     decision = await gate.check(BUSINESS, PHONE, purpose="marketing")
 
@@ -188,8 +186,6 @@ async def test_two_gates_share_chain(
     redis: Redis, ledger: Ledger, make_record: RecordFactory
 ) -> None:
     """Two processes appending decisions keep one unbroken chain."""
-    from common.clock import ManualClock
-
     first = Gate(redis, PREFIX, ManualClock(), SECRET)
     second = Gate(redis, PREFIX, ManualClock(), SECRET)
     for _ in range(3):

@@ -204,6 +204,10 @@ async def _export(services: ConsentServices, args: argparse.Namespace, out: Text
         ):
             target.write(formatter(event))
             count += 1
+    except BrokenPipeError:
+        # The reader (for example `head`) closed the pipe; stop quietly like other Unix tools.
+        sys.stderr.close()
+        return 0
     finally:
         if args.output:
             target.close()

@@ -19,7 +19,7 @@ SkillLevel = Annotated[int, Field(ge=0, le=10)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class QueueMatch(Strict):

@@ -89,7 +89,23 @@ def choose_queue(
     raise RoutingError("queue_not_found", f"queue `{fallback}` does not exist")
 
 
+# Parsed configs by their stored JSON: intake parses every queue for each inbound message,
+# and the stored text changes only when an admin saves the queue.
+_PARSED: dict[bytes | str, QueueConfig] = {}
+_PARSED_MAX = 1024
+
+
 def _parse(raw: bytes | str) -> QueueConfig:
+    cached = _PARSED.get(raw)
+    if cached is not None:
+        return cached
+    if len(_PARSED) >= _PARSED_MAX:
+        _PARSED.clear()
+    _PARSED[raw] = config = _validate(raw)
+    return config
+
+
+def _validate(raw: bytes | str) -> QueueConfig:
     data = orjson.loads(raw)
     data.pop("service_level_within_s", None)
     try:

@@ -9,9 +9,12 @@ from aiohttp import web
 
 from consent.audit import verify_ledger
 from consent.errors import ConsentError, UnknownText
+from consent.phones import wa_id_of
 from gateway.appkeys import REDIS, SETTINGS
 from gateway.auth import Role, requires
 from gateway.consent_form import LANGUAGES, render_page
+from sessions.conversations import conversation_id_for
+from sessions.messages import MessageStore
 
 
 def utc(ms: int | None) -> str:
@@ -35,7 +38,12 @@ async def proof_page(request: web.Request) -> web.Response:
 
     history = await services.ledger.history(business, subject)
     states = await services.ledger.states_of_subject(business, subject)
+    messages = MessageStore(
+        request.app[REDIS], request.app[SETTINGS].redis_prefix, services.ledger.clock
+    )
     events = [await _with_text(services, event) for event in history]
+    for event in events:
+        event["message_text"] = await _confirming_message(messages, business, event)
     for event in events:
         relied = await services.gate.log.relied_on(business, str(event["event_id"]))
         event["sends"] = [
@@ -55,6 +63,19 @@ async def proof_page(request: web.Request) -> web.Response:
         events=events,
         report=report,
     )
+
+
+async def _confirming_message(
+    messages: MessageStore, business: str, event: dict[str, Any]
+) -> str | None:
+    """Return the text of the message an event names as evidence, while it is still stored."""
+    evidence = str(event.get("evidence") or "")
+    phone = (event.get("personal") or {}).get("phone")
+    if not evidence.startswith("wamid.") or not phone:
+        return None
+    conversation_id = conversation_id_for(business, wa_id_of(str(phone)))
+    message = await messages.get(conversation_id, evidence)
+    return str(message.get("text") or "") if message else None
 
 
 async def _with_text(services: Any, event: dict[str, Any]) -> dict[str, Any]:

@@ -211,3 +211,22 @@ async def test_send_rejected_131050_withdraws(settings: Settings, clock: ManualC
 
         assert await _state(gateway) is State.WITHDRAWN
         assert await _state(gateway, "service_updates") is State.ACTIVE
+
+
+async def test_proof_shows_message(settings: Settings, clock: ManualClock) -> None:
+    """The proof quotes the customer's confirming message next to its wamid."""
+    from gateway.auth import Role
+
+    async with consent_gateway(settings, clock) as gateway:
+        outcome = await _pending(gateway)
+        await _send_text(gateway, "wamid.code9", outcome.prefill)
+        admin = await gateway.token(Role.ADMIN)
+
+        async with gateway.http.get(
+            f"{gateway.base_url}/api/v1/consents/{PHONE}/proof",
+            headers={"Authorization": f"Bearer {admin}"},
+        ) as response:
+            html = await response.text()
+
+        assert "wamid.code9" in html
+        assert outcome.code in html

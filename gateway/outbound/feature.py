@@ -17,13 +17,14 @@ from pywa_async.client import WhatsApp
 
 from gateway.appkeys import CLOCK, REDIS, REDIS_BLOCKING, SETTINGS
 from gateway.inbound.hooks import INBOUND_HOOKS
+from gateway.outbound.call_windows import CallWindows
 from gateway.outbound.graph import build_whatsapp
 from gateway.outbound.outcomes import FailureHandler, OutboundHooks, token_fingerprint
 from gateway.outbound.sender import Sender, SenderConfig, stop_senders
 from gateway.outbound.service import OUTBOUND, OutboundService
 from gateway.outbound.throttle import Throttle
 from gateway.settings import Settings
-from sessions.model import InboundMessage, StatusUpdate
+from sessions.model import FieldEvent, InboundMessage, StatusUpdate
 from sessions.windows import WindowStore
 
 log = structlog.get_logger(__name__)
@@ -145,6 +146,11 @@ def setup(app: web.Application) -> None:
         if status.status == "failed":
             await failures.on_failed_status(status)
 
+    async def on_field(event: FieldEvent) -> None:
+        if event.field == "calls":
+            settings = app[SETTINGS]
+            await CallWindows(app[REDIS], settings.redis_prefix, app[CLOCK]).on_field(event)
+
     async def on_message(message: InboundMessage, conversation_id: str) -> None:
         # Keeps the expiry index current for warnings and for routing's queue order.
         await app[OUTBOUND_RUNTIME].windows.track(conversation_id)
@@ -152,6 +158,7 @@ def setup(app: web.Application) -> None:
     if INBOUND_HOOKS in app:
         app[INBOUND_HOOKS].on_status.append(on_status)
         app[INBOUND_HOOKS].on_message.append(on_message)
+        app[INBOUND_HOOKS].on_field.append(on_field)
     else:
         log.warning(
             "outbound_without_inbound_hooks",

@@ -146,3 +146,47 @@ async def test_throttle_shared_bucket(outbound: Outbound) -> None:
     assert waits == [0, 0, 0, 100]
     assert after_refill == 0
     assert time.monotonic() > 0
+
+
+def call_value(direction: str, timestamp_s: int) -> dict[str, Any]:
+    return {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "4930123456789", "phone_number_id": PHONE_NUMBER_ID},
+        "contacts": [{"profile": {"name": "Erika Mustermann"}, "wa_id": WA_ID}],
+        "calls": [
+            {
+                "id": f"wacid.{timestamp_s}",
+                "from": WA_ID,
+                "to": "4930123456789",
+                "event": "connect",
+                "direction": direction,
+                "timestamp": str(timestamp_s),
+            }
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("direction", "moves"),
+    [("USER_INITIATED", True), ("BUSINESS_INITIATED", False)],
+    ids=["customer-calls", "business-calls"],
+)
+async def test_call_moves_window(outbound: Outbound, direction: str, moves: bool) -> None:
+    conversation_id = await outbound.customer_writes(age_ms=20 * 3_600_000)
+    call_s = outbound.clock.now_ms() // 1000
+
+    body = envelope(call_value(direction, call_s), field="calls")
+    assert (await outbound.gateway.post_webhook(body)).status == 200
+
+    async def expiry() -> int | None:
+        _, data = await outbound.gateway.api(
+            "GET", f"/api/v1/conversations/{conversation_id}/window", outbound.agent_token
+        )
+        expires: int = data["window"]["expires_at_ms"]
+        return expires if expires == call_s * 1000 + SERVICE_WINDOW_MS else None
+
+    if moves:
+        assert await wait_for(expiry, what="window moved by the call")
+    else:
+        await outbound.gateway.drain()
+        assert await expiry() is None

@@ -37,27 +37,36 @@ class Subscription:
 class EventHub:
     def __init__(self, events: RoutingEvents) -> None:
         self.events = events
-        self._subscribers: set[Subscription] = set()
+        # Subscribers by agent id; supervisors under None. An event goes to its agent's
+        # streams and to the supervisors', without looking at anyone else's.
+        self._subscribers: dict[str | None, set[Subscription]] = {}
 
     def subscribe(self, agent_id: str | None) -> Subscription:
         subscription = Subscription(agent_id)
-        self._subscribers.add(subscription)
+        self._subscribers.setdefault(agent_id, set()).add(subscription)
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
-        self._subscribers.discard(subscription)
+        group = self._subscribers.get(subscription.agent_id)
+        if group is None:
+            return
+        group.discard(subscription)
+        if not group:
+            del self._subscribers[subscription.agent_id]
 
     def close_all(self) -> None:
         """End every open stream, so that shutdown does not wait for their keep-alives."""
-        for subscription in list(self._subscribers):
-            _end(subscription)
+        for group in self._subscribers.values():
+            for subscription in group:
+                _end(subscription)
         self._subscribers.clear()
 
     def deliver(self, event: RoutingEvent) -> None:
         """Queue `event` for every subscriber that may see it; drop subscribers that lag."""
-        for subscription in list(self._subscribers):
-            if not subscription.wants(event):
-                continue
+        targets = list(self._subscribers.get(None, ()))
+        if event.agent_id is not None:
+            targets += self._subscribers.get(event.agent_id, ())
+        for subscription in targets:
             try:
                 subscription.queue.put_nowait(event)
             except asyncio.QueueFull:
@@ -67,7 +76,7 @@ class EventHub:
                     agent_id=subscription.agent_id,
                     buffered=SUBSCRIBER_BUFFER,
                 )
-                self._subscribers.discard(subscription)
+                self.unsubscribe(subscription)
                 _end(subscription)
 
     async def run(self) -> None:

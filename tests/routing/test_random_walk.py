@@ -1,8 +1,8 @@
 """Random sequences of every routing step keep the capacity and holding invariants.
 
-The concurrency test covers races between processes on offers; this walk covers the
+The concurrency test covers races between processes on offers. This walk covers the
 other steps (close, wrap-up, transfer, hold, resume, abandon, reopen, presence, timers)
-in one process, checking the invariants in one atomic read after every step.
+in one process and checks the invariants in one atomic read after every step.
 """
 
 from __future__ import annotations

@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     outbound_recipient_rate_per_s: float = Field(
         1 / 6, gt=0, description="Messages per second to one customer (Meta's pair rate limit)."
     )
+    # NOTE: Meta documents the pair rate (about 1 message per 6 s) and that short bursts are
+    # allowed, but no burst size; 5 is a guess to keep quick agent follow-ups unpaced.
     outbound_recipient_burst: int = Field(
         5, ge=1, description="Messages to one customer at once before pacing."
     )

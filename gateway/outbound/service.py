@@ -155,6 +155,8 @@ class OutboundService:
         consent and the template's parameters. The conversation need not exist yet: the
         id is the one the customer's first reply will create.
         """
+        # NOTE: without `conversation_id`, a customer whose conversation is keyed by a
+        # business-scoped user id but who is addressed by wa_id gets a second conversation id.
         body: dict[str, Any] = {"name": name, "language": {"code": language}}
         if components:
             body["components"] = components

@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from common.clock import Clock
+from common.tasks import raise_if_cancelling
 from common.text import as_str
 from gateway.inbound.hooks import InboundHooks
 from gateway.inbound.parse import PayloadError
@@ -78,6 +79,7 @@ class InboundWorker:
         log.info("inbound_worker_started", worker=self.name)
         last_maintenance = 0.0
         while not self._stopping.is_set():
+            raise_if_cancelling()
             try:
                 await self.ensure_group()
                 await self._heartbeat()
@@ -88,6 +90,7 @@ class InboundWorker:
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
+                raise_if_cancelling()
                 log.warning("inbound_worker_redis_error", worker=self.name, error=str(exc))
                 await asyncio.sleep(0.5)
         log.info("inbound_worker_stopped", worker=self.name)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import structlog
 from redis.exceptions import RedisError
 
+from common.tasks import raise_if_cancelling
+
 from routing.events import RoutingEvent, RoutingEvents
 
 log = structlog.get_logger(__name__)
@@ -84,9 +86,13 @@ class EventHub:
         last_id = await self._start_id()
         log.info("routing_event_hub_started", last_id=last_id)
         while True:
+            # redis-py may absorb a cancellation that lands while it waits for a blocking
+            # read and return normally; without this check the loop would never end.
+            raise_if_cancelling()
             try:
                 batch = await self.events.wait(last_id, BLOCK_MS)
             except RedisError as exc:
+                raise_if_cancelling()
                 log.warning("routing_event_hub_read_failed", error=str(exc))
                 await asyncio.sleep(0.5)
                 continue

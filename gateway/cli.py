@@ -13,7 +13,9 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from gateway.logs import configure_logging
+from gateway.logs import configure_logging, flush_logs
+from gateway.runtime import StartupError
+from gateway.secrets import ConfigurationError
 from gateway.settings import Settings
 
 COMMAND_MODULES: list[str] = [
@@ -46,11 +48,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings()
     except ValidationError as exc:
-        print(f"wa-gateway: invalid settings:\n{exc}", file=sys.stderr)
+        print(
+            f"wa-gateway: error: invalid settings:\n{describe_settings_error(exc)}", file=sys.stderr
+        )
         return 2
     configure_logging(settings.log_format, settings.log_level)
-    code: int = args.handler(args, settings)
+    try:
+        code: int = args.handler(args, settings)
+    except (StartupError, ConfigurationError) as exc:
+        flush_logs()
+        print(f"wa-gateway: error: {exc}", file=sys.stderr)
+        return 2
     return code
+
+
+def describe_settings_error(exc: ValidationError) -> str:
+    """Name each invalid setting by its environment variable, with the value and the rule."""
+    lines = []
+    for error in exc.errors(include_url=False):
+        name = "WAG_" + "_".join(str(part) for part in error["loc"]).upper()
+        lines.append(f"  {name}={error.get('input')!r}: {error['msg']}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

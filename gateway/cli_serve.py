@@ -10,8 +10,7 @@ import structlog
 from aiohttp import web
 
 from gateway.app import create_app
-from gateway.runtime import redis_for
-from gateway.secrets import ConfigurationError
+from gateway.runtime import StartupError, redis_for
 from gateway.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -38,29 +37,32 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_serve(args: argparse.Namespace, settings: Settings) -> int:
-    try:
-        with redis_for(settings) as live:
-            asyncio.run(_serve(live, run_workers=not args.no_workers))
-    except ConfigurationError as exc:
-        log.error("startup_failed", error=str(exc))
-        return 2
+    with redis_for(settings, exclusive=True) as live:
+        asyncio.run(_serve(live, run_workers=not args.no_workers, embedded=settings.embedded_redis))
     return 0
 
 
-async def _serve(settings: Settings, *, run_workers: bool) -> None:
+async def _serve(settings: Settings, *, run_workers: bool, embedded: bool) -> None:
     app = create_app(settings, run_workers=run_workers)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        msg = (
+            f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}; "
+            "is another process using WAG_PORT, or is WAG_HOST an address of this machine?"
+        )
+        raise StartupError(msg) from exc
     log.info(
         "gateway_started",
         host=settings.host,
         port=settings.port,
         sandbox=settings.sandbox,
-        embedded_redis=settings.embedded_redis or settings.redis_url.startswith("unix://")
-        if settings.redis_url
-        else True,
+        embedded_redis=embedded,
+        workers=run_workers,
     )
     await _wait_for_stop_signal()
     log.info("gateway_stopping")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 
 from gateway.auth import Role, TokenStore
 from gateway.redis_client import create_redis
@@ -24,6 +25,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_create(args: argparse.Namespace, settings: Settings) -> int:
+    if not args.name.strip():
+        print(
+            "wa-gateway: error: --name must not be empty; name who uses the token", file=sys.stderr
+        )
+        return 2
+    if args.role == Role.AGENT.value and not args.agent_id:
+        print(
+            "wa-gateway: error: an agent token must be bound to an agent: add --agent-id ID "
+            "(or create the agent with `wa-gateway agents add`, which prints its token)",
+            file=sys.stderr,
+        )
+        return 2
     with redis_for(settings) as live:
         token = asyncio.run(_create(live, Role(args.role), args.name, args.agent_id))
     print(f"Token for {args.name} (role {args.role}); store it now, it is not shown again:")

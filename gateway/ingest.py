@@ -36,9 +36,10 @@ class _Pending:
 
 
 class StreamAppender:
-    def __init__(self, redis: Redis, stream: str) -> None:
+    def __init__(self, redis: Redis, stream: str, timeout_s: float = 0.8) -> None:
         self._redis = redis
         self._stream = stream
+        self._timeout_s = timeout_s
         self._script = load_script(redis, "gateway", "ingest_append.lua")
         self._queue: list[_Pending] = []
         self._flushing = False
@@ -52,7 +53,13 @@ class StreamAppender:
             self._flushing = True
             # Keep a reference: the event loop holds tasks only weakly.
             self._flush_task = asyncio.get_running_loop().create_task(self._flush_loop())
-        entry_id = await done
+        # A hung server must not hold the request past Meta's patience: answer 503 instead.
+        # A write that still lands later only causes a duplicate, which the worker drops.
+        try:
+            entry_id = await asyncio.wait_for(asyncio.shield(done), self._timeout_s)
+        except TimeoutError as exc:
+            msg = f"Redis did not confirm the write within {self._timeout_s} s"
+            raise IngestUnavailableError(msg) from exc
         return entry_id.decode()
 
     async def _flush_loop(self) -> None:
@@ -70,6 +77,9 @@ class StreamAppender:
         try:
             ids: list[bytes] = await self._script(keys=[self._stream], args=args)
         except (RedisError, OSError) as exc:
+            # Requests queued behind this batch would meet the same dead server: fail them
+            # now rather than let each wait for its own timeout.
+            batch, self._queue = batch + self._queue, []
             log.error("ingest_write_failed", error=type(exc).__name__, batch=len(batch))
             for pending in batch:
                 if not pending.done.done():

@@ -24,7 +24,8 @@ FLUSH_LINES = 256
 class BufferedLineLogger:
     """A structlog logger that writes rendered lines in batches."""
 
-    def __init__(self, file: TextIO) -> None:
+    def __init__(self, file: TextIO | None) -> None:
+        # None means sys.stderr as it is at each write: test runners and daemons swap it.
         self._file = file
         self._lines: list[str] = []
         self._lock = threading.Lock()
@@ -53,8 +54,9 @@ class BufferedLineLogger:
         if timer is not None:
             timer.cancel()
         if lines:
-            self._file.write("\n".join(lines) + "\n")
-            self._file.flush()
+            output = self._file or sys.stderr
+            output.write("\n".join(lines) + "\n")
+            output.flush()
 
     debug = info = msg = log = _buffer
     warning = warn = error = err = critical = exception = fatal = failure = _urgent
@@ -89,7 +91,7 @@ def configure_logging(
         else structlog.processors.JSONRenderer(serializer=_orjson_serializer)
     )
     flush_logs()
-    logger = BufferedLineLogger(output)
+    logger = BufferedLineLogger(stream)
     _loggers[:] = [logger]
     structlog.configure(
         processors=[

@@ -64,5 +64,5 @@ def _detail_for(exc: web.HTTPException, request: web.Request) -> str:
         allowed = exc.headers.get("Allow", "")
         return f"{request.method} is not allowed on {request.path}; allowed: {allowed}"
     if exc.status_code == 413:
-        return f"{exc.text}; the limit is set by WAG_WEBHOOK_MAX_BODY_BYTES"
+        return f"{exc.text.rstrip('.')}; the limit is set by WAG_WEBHOOK_MAX_BODY_BYTES"
     return exc.text or exc.reason

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def masked_url(url: str) -> str:
+    """Return `url` with any password replaced by `***`, for messages and logs."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not at or ":" not in credentials:
+        return url
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}{sep}{user}:***@{host}"
 
 
 class LogFormat(StrEnum):
@@ -44,17 +55,24 @@ class Settings(BaseSettings):
     graph_api_version: str = Field("v23.0", description="Graph API version for outbound calls.")
 
     log_format: LogFormat = Field(LogFormat.AUTO, description="auto, json or console.")
-    log_level: str = Field("info", description="debug, info, warning or error.")
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="debug, info, warning or error."
+    )
 
     webhook_max_body_bytes: int = Field(3 * 1024 * 1024, ge=1024)
-    redis_socket_timeout_s: float = Field(0.5, gt=0)
+    redis_socket_timeout_s: float = Field(0.35, gt=0)
+    webhook_store_timeout_s: float = Field(
+        0.8, gt=0, description="A webhook not stored within this time gets 503, so Meta retries."
+    )
     redis_connect_timeout_s: float = Field(0.25, gt=0)
 
     inbound_max_attempts: int = Field(5, ge=1, description="Failures before dead-lettering.")
     inbound_claim_idle_ms: int = Field(
-        15_000, ge=100, description="Idle time after which another worker claims an entry."
+        30_000, ge=100, description="Idle time after which another worker claims an entry."
     )
-    inbound_retention_days: int = Field(7, ge=1, description="Raw webhook bodies are kept this long.")
+    inbound_retention_days: int = Field(
+        7, ge=1, description="Raw webhook bodies are kept this long."
+    )
     workers: int = Field(1, ge=0, description="Inbound worker tasks run by `serve`.")
 
     # Outbound messages, service windows and the Graph API simulator (gateway/outbound,
@@ -109,19 +127,24 @@ class Settings(BaseSettings):
 
     # Template campaigns (gateway/campaigns).
     campaign_rate_per_s: float | None = Field(
-        None, gt=0, description="Campaign sends handed to outbound per second; default: outbound_rate_per_s."
+        None,
+        gt=0,
+        description="Campaign sends handed to outbound per second; default: outbound_rate_per_s.",
     )
     campaign_batch_size: int = Field(
         50, ge=1, le=2000, description="Recipients gated and handed off per dispatch step."
     )
     campaign_poll_s: float = Field(0.5, gt=0, description="How often due campaigns are looked for.")
     campaign_lease_ms: int = Field(
-        15_000, ge=1_000, description="A dispatcher that stops renewing its lease loses it after this."
+        15_000,
+        ge=1_000,
+        description="A dispatcher that stops renewing its lease loses it after this.",
     )
 
     # Consent ledger, consent form and template gate (consent/, gateway/consent_*.py).
     consent_secret: SecretStr | None = Field(
-        None, description="Key of the subject ids (keyed hashes of phone numbers) and form tokens; "
+        None,
+        description="Key of the subject ids (keyed hashes of phone numbers) and form tokens; "
         "empty: generated once and kept in Redis.",
     )
     consent_business_name: str = Field(
@@ -131,33 +154,71 @@ class Settings(BaseSettings):
         None, description="Business phone number (E.164) that wa.me confirmation links point to."
     )
     consent_purposes: list[str] = Field(
-        ["marketing", "service_updates", "authentication"], description="Purposes consent is asked for."
+        ["marketing", "service_updates", "authentication"],
+        description="Purposes consent is asked for.",
     )
     consent_category_purposes: dict[str, str] = Field(
         {"utility": "service_updates", "authentication": "authentication"},
         description="Purpose a template category needs; marketing templates always need marketing.",
     )
-    consent_default_region: str = Field("DE", description="Region of phone numbers written without +.")
+    consent_default_region: str = Field(
+        "DE", description="Region of phone numbers written without +."
+    )
     consent_code_validity_s: int = Field(
         86_400, ge=60, description="How long an opt-in code can confirm a consent, in seconds."
     )
     consent_stop_keywords: list[str] = Field(
-        ["stop", "stopp", "abmelden", "abbestellen", "austragen", "widerruf", "widerrufen",
-         "unsubscribe", "cancel", "optout"],
+        [
+            "stop",
+            "stopp",
+            "abmelden",
+            "abbestellen",
+            "austragen",
+            "widerruf",
+            "widerrufen",
+            "unsubscribe",
+            "cancel",
+            "optout",
+        ],
         description="Whole messages that withdraw all WhatsApp consent (case, punctuation, emoji ignored).",
     )
     consent_optout_payloads: list[str] = Field(
         ["OPT_OUT", "OPTOUT", "STOP", "STOP_PROMOTIONS", "UNSUBSCRIBE", "ABMELDEN"],
         description="Quick-reply button payloads of the business's own opt-out button.",
     )
-    consent_form_limit_per_ip: int = Field(20, ge=1, description="Form submissions per IP per hour.")
-    consent_form_limit_per_number: int = Field(5, ge=1, description="Form submissions per number per hour.")
+    consent_form_limit_per_ip: int = Field(
+        20, ge=1, description="Form submissions per IP per hour."
+    )
+    consent_form_limit_per_number: int = Field(
+        5, ge=1, description="Form submissions per number per hour."
+    )
     consent_crm_webhook_url: str | None = Field(
         None, description="CRM endpoint that receives each new consent event, signed; empty: off."
     )
     consent_crm_webhook_secret: SecretStr | None = Field(
         None, description="HMAC-SHA256 key of the CRM webhook signature header."
     )
+
+    @field_validator("data_dir")
+    @classmethod
+    def _data_dir_not_empty(cls, value: Path) -> Path:
+        if str(value).strip() in ("", "."):
+            msg = "must name a directory, for example ./data"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_level(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # A password inside WAG_REDIS_URL is a secret too.
+        for name, value in super().__repr_args__():
+            if name == "redis_url" and isinstance(value, str):
+                yield name, masked_url(value)
+            else:
+                yield name, value
 
     @property
     def sandbox(self) -> bool:

@@ -37,4 +37,4 @@ def verify(body: bytes, header: str | None, app_secret: str) -> None:
         raise SignatureError("malformed")
     expected = sign(body, app_secret)
     if not hmac.compare_digest(expected.encode(), header.encode()):
-        raise SignatureError("mismatch")
+        raise SignatureError("wrong")

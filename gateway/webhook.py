@@ -32,12 +32,13 @@ async def handshake(request: web.Request) -> web.Response:
     token_ok = bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
     if not (mode_ok and token_ok):
         log.warning("webhook_handshake_rejected", mode_ok=mode_ok, token_configured=bool(expected))
-        return problem_response(
-            403,
-            "handshake-rejected",
-            "Forbidden",
-            "hub.mode must be `subscribe` and hub.verify_token must equal WAG_VERIFY_TOKEN",
+        detail = (
+            "hub.mode must be `subscribe` and hub.verify_token must equal WAG_VERIFY_TOKEN"
+            if expected
+            else "WAG_VERIFY_TOKEN is not set, so every handshake is rejected; set it to the "
+            "verify token entered in the Meta app dashboard"
         )
+        return problem_response(403, "handshake-rejected", "Forbidden", detail)
     return web.Response(text=request.query.get("hub.challenge", ""))
 
 
@@ -56,7 +57,7 @@ async def receive(request: web.Request) -> web.Response:
             "invalid-signature",
             "Invalid signature",
             f"X-Hub-Signature-256 is {exc.reason}; it must be `sha256=` followed by the "
-            "lowercase hex HMAC-SHA256 of the raw body under the app secret",
+            "lowercase hex HMAC-SHA256 of the raw body under the app secret (WAG_APP_SECRET)",
         )
 
     try:
@@ -77,7 +78,11 @@ async def receive(request: web.Request) -> web.Response:
 
 async def _appender(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    app[APPENDER] = StreamAppender(app[REDIS], GatewayKeys(settings.redis_prefix).inbound_stream)
+    app[APPENDER] = StreamAppender(
+        app[REDIS],
+        GatewayKeys(settings.redis_prefix).inbound_stream,
+        timeout_s=settings.webhook_store_timeout_s,
+    )
     yield
 
 

@@ -86,3 +86,25 @@ def test_settings_repr_hides_secrets(settings):
     text = repr(settings) + str(settings) + settings.model_dump_json()
     assert "test-app-secret" not in text
     assert "test-verify-token" not in text
+
+
+async def test_unbound_agent_token_sees_no_conversation(gateway):
+    from tests.helpers import envelope, text_value
+
+    await gateway.post_webhook(envelope(text_value("wamid.A", "hallo")))
+    await gateway.drain()
+    admin = await gateway.token(Role.ADMIN)
+    _status, listing = await gateway.api("GET", "/api/v1/conversations", admin)
+    conversation_id = listing["items"][0]["id"]
+    unbound = await gateway.token(Role.AGENT, "no agent")
+    status, problem = await gateway.api("GET", f"/api/v1/conversations/{conversation_id}/messages",
+                                        unbound)
+    assert status == 403
+    assert problem["status"] == 403
+
+
+async def test_unknown_state_filter_is_400(gateway):
+    token = await gateway.token(Role.ADMIN)
+    status, problem = await gateway.api("GET", "/api/v1/conversations?state=bogus", token)
+    assert status == 400
+    assert "queued" in problem["detail"]

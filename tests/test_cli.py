@@ -122,3 +122,46 @@ def _wait(url: str, timeout_s: float = 20) -> None:
             pass
         time.sleep(0.1)
     raise AssertionError(f"{url} not ready after {timeout_s} s")
+
+
+def test_serve_port_in_use_fails_clearly(cli_env):
+    env, data_dir = cli_env
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        env["WAG_PORT"] = str(busy.getsockname()[1])
+        result = _cli(env, "serve")
+    assert result.returncode == 2
+    assert "cannot listen on" in result.stderr
+    assert not ping_socket(data_dir / "redis.sock")
+
+
+@pytest.mark.slow
+def test_second_serve_on_same_data_dir_fails(cli_env):
+    env, _ = cli_env
+    first = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve"], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait(f"http://127.0.0.1:{env['WAG_PORT']}/healthz")
+        second = _cli({**env, "WAG_PORT": str(_free_port())}, "serve")
+        assert second.returncode == 2
+        assert "another wa-gateway process" in second.stderr
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.wait(20)
+
+
+def test_agent_token_needs_agent_id(cli_env):
+    env, _ = cli_env
+    result = _cli(env, "token", "create", "--role", "agent", "--name", "Anna")
+    assert result.returncode == 2
+    assert "--agent-id" in result.stderr
+
+
+def test_unreachable_redis_url_fails_clearly(cli_env):
+    env, _ = cli_env
+    env["WAG_REDIS_URL"] = f"redis://:secret-pw@127.0.0.1:{_free_port()}/0"
+    result = _cli(env, "token", "create", "--role", "admin", "--name", "x")
+    assert result.returncode == 2
+    assert "cannot reach Redis" in result.stderr
+    assert "secret-pw" not in result.stderr

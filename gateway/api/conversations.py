@@ -10,6 +10,7 @@ from gateway.appkeys import CLOCK, REDIS, SETTINGS
 from gateway.auth import Role, principal_of, requires
 from gateway.problems import ProblemError, bad_request, json_response, not_found
 from routing.intake import Intake
+from routing.model import State
 from sessions.conversations import Conversation, ConversationStore
 from sessions.messages import MessageStore
 from sessions.windows import compute_window
@@ -61,6 +62,9 @@ async def list_conversations(request: web.Request) -> web.Response:
     state = request.query.get("state")
     queue = request.query.get("queue")
     limit = _limit(request)
+    states = {"new", *(member.value for member in State)}
+    if state is not None and state not in states:
+        raise bad_request(f"unknown state {state!r}; use one of: {', '.join(sorted(states))}")
     items = []
     # NOTE: filters are applied after reading; a supervisor view of very large histories
     # needs an index per state and queue.
@@ -88,7 +92,8 @@ async def _visible_conversation(request: web.Request) -> tuple[Conversation, Int
     principal = principal_of(request)
     if principal.role is Role.AGENT:
         holder = (await intake.describe(conversation_id)).agent_id
-        if holder != principal.agent_id:
+        # A token without an agent holds nothing, also not the unassigned conversations.
+        if principal.agent_id is None or holder != principal.agent_id:
             detail = (
                 f"conversation {conversation_id!r} is not assigned to agent {principal.agent_id!r}"
             )

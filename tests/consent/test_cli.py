@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
 import redis as sync_redis
-import structlog
 
 from consent.keys import ConsentKeys
-from gateway.cli import main
+from gateway.cli import build_parser
+from gateway.settings import Settings
 from tests.consent.conftest import TEXT_SHA256
 
 BUSINESS = "156305421874268"
@@ -52,11 +51,15 @@ ROWS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """`main()` configures structlog for the process; later tests expect the default set-up."""
-    yield
-    structlog.reset_defaults()
+def main(argv: list[str]) -> int:
+    """Run a CLI command in this process like `gateway.cli.main`, but without configuring logging.
+
+    `main()` would point structlog at pytest's captured stderr, which is closed after the test,
+    and loggers cached meanwhile would then fail in later tests.
+    """
+    args = build_parser().parse_args(argv)
+    code: int = args.handler(args, Settings())
+    return code
 
 
 @pytest.fixture

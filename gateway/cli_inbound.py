@@ -21,7 +21,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     dead = subparsers.add_parser("dead-letters", help="show and replay failed inbound updates")
     actions = dead.add_subparsers(dest="dead_command", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="list dead letters, newest first")
-    listing.add_argument("--count", type=int, default=50, help="how many to show (default 50)")
+    listing.add_argument(
+        "--count", type=_positive_int, default=50, help="how many to show (default 50)"
+    )
     listing.set_defaults(handler=run_list)
     replay = actions.add_parser("replay", help="put dead letters back on the inbound stream")
     target = replay.add_mutually_exclusive_group(required=True)
@@ -39,6 +41,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     send.add_argument("file", type=Path, help="a webhook body (JSON), sent byte for byte")
     send.add_argument("--url", help="default: http://127.0.0.1:$WAG_PORT/webhooks/whatsapp")
     send.set_defaults(handler=run_send)
+
+
+def _positive_int(raw: str) -> int:
+    if not raw.isdigit() or int(raw) < 1:
+        msg = f"must be a whole number of 1 or more, not {raw!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return int(raw)
 
 
 def run_list(args: argparse.Namespace, settings: Settings) -> int:
@@ -73,7 +82,13 @@ def run_replay(args: argparse.Namespace, settings: Settings) -> int:
             )
             replayed = 0
             for dead_id in ids:
-                new_id = await replay_dead_letter(redis, live.redis_prefix, dead_id)
+                try:
+                    new_id = await replay_dead_letter(redis, live.redis_prefix, dead_id)
+                except ValueError as exc:
+                    print(f"wa-gateway: error: {exc}", file=sys.stderr)
+                    return -1
+                if new_id is None and args.all:
+                    continue  # removed together with an earlier dead letter of its body
                 if new_id is None:
                     print(
                         f"dead letter {dead_id} not found; "
@@ -89,6 +104,8 @@ def run_replay(args: argparse.Namespace, settings: Settings) -> int:
 
     with redis_for(settings) as live:
         replayed = asyncio.run(_replay(live))
+    if replayed < 0:
+        return 2
     return 0 if replayed or args.all else 1
 
 

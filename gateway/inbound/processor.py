@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import orjson
@@ -23,6 +24,24 @@ log = structlog.get_logger(__name__)
 
 FIELD_EVENTS_MAXLEN = 100_000
 FIELD_EVENT_SEEN_TTL_S = 8 * 24 * 3600
+# Webhook fields the gateway stores for its features; Meta's other fields are ignored.
+KNOWN_FIELDS = frozenset(
+    {
+        "messages.errors",
+        "user_preferences",
+        "account_update",
+        "message_template_status_update",
+        "template_category_update",
+        "message_template_quality_update",
+        "message_template_components_update",
+        "phone_number_quality_update",
+        "phone_number_name_update",
+        "account_review_update",
+        "account_alerts",
+        "business_capability_update",
+        "security",
+    }
+)
 # Message types that reach the assigned agent but never open or enqueue a conversation.
 NON_ROUTING_TYPES = frozenset({"reaction", "system", "edit", "revoke"})
 
@@ -46,11 +65,22 @@ class InboundProcessor:
         self.messages = MessageStore(redis, prefix, clock)
         self.intake = Intake(redis, prefix, clock)
 
-    async def process_body(self, body: bytes, received_ms: int) -> BodyOutcome:
-        """Apply every update; failures are collected per update, never raised."""
+    async def process_body(
+        self,
+        body: bytes,
+        received_ms: int,
+        on_progress: Callable[[], Awaitable[None]] | None = None,
+    ) -> BodyOutcome:
+        """Apply every update; failures are collected per update, never raised.
+
+        `on_progress` runs after each update, so that a worker can keep its claim on a body
+        of a thousand updates alive.
+        """
         outcome = BodyOutcome()
         for parsed in parse_body(body, received_ms):
             await self._process_one(parsed, outcome)
+            if on_progress is not None:
+                await on_progress()
         return outcome
 
     async def _process_one(self, parsed: ParsedUpdate, outcome: BodyOutcome) -> None:
@@ -63,23 +93,21 @@ class InboundProcessor:
         structlog.contextvars.bind_contextvars(locator=parsed.locator)
         try:
             result = await self._apply(parsed.update)
-        except Exception as exc:
+            if result == "duplicate":
+                outcome.duplicates += 1
+            else:
+                outcome.applied += 1
+            log.info(
+                "update_processed",
+                kind=type(parsed.update).__name__,
+                outcome=result,
+                duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            )
+        except Exception as exc:  # one failing update must not stop the others
             outcome.failures.append((parsed.locator, f"{type(exc).__name__}: {exc}"))
-            log.exception("update_failed", locator=parsed.locator)
-            return
+            log.exception("update_failed", error_type=type(exc).__name__)
         finally:
             structlog.contextvars.unbind_contextvars("locator", "wamid", "conversation_id")
-
-        if result == "duplicate":
-            outcome.duplicates += 1
-        else:
-            outcome.applied += 1
-        log.info(
-            "update_processed",
-            kind=type(parsed.update).__name__,
-            outcome=result,
-            duration_ms=round((time.perf_counter() - started) * 1000, 3),
-        )
 
     async def _apply(self, update: InboundMessage | StatusUpdate | FieldEvent) -> str:
         if isinstance(update, InboundMessage):
@@ -141,6 +169,9 @@ class InboundProcessor:
         return result
 
     async def _apply_field(self, event: FieldEvent) -> str:
+        if event.field not in KNOWN_FIELDS:
+            log.debug("field_ignored", field=event.field)
+            return "ignored"
         # SET NX first: a redelivered change must not be stored twice. If a hook fails,
         # the marker is removed again so that the retry runs the hooks.
         seen_key = self._keys.field_event_seen(event.event_id)

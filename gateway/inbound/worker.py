@@ -9,6 +9,7 @@ are claimed by another worker once they have been idle for `claim_idle_ms`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import time
@@ -78,22 +79,44 @@ class InboundWorker:
         """Process entries until `stop()`; Redis outages are waited out, never fatal."""
         log.info("inbound_worker_started", worker=self.name)
         last_maintenance = 0.0
-        while not self._stopping.is_set():
-            raise_if_cancelling()
-            try:
-                await self.ensure_group()
-                await self._heartbeat()
-                if time.monotonic() - last_maintenance > 1.0:
-                    await self.claim_stale()
-                    last_maintenance = time.monotonic()
-                await self.read_once(BLOCK_MS)
-            except asyncio.CancelledError:
-                raise
-            except (RedisError, OSError) as exc:
+        failures = 0
+        try:
+            while not self._stopping.is_set():
                 raise_if_cancelling()
-                log.warning("inbound_worker_redis_error", worker=self.name, error=str(exc))
-                await asyncio.sleep(0.5)
-        log.info("inbound_worker_stopped", worker=self.name)
+                try:
+                    await self.ensure_group()
+                    await self._heartbeat()
+                    if time.monotonic() - last_maintenance > 1.0:
+                        await self.claim_stale()
+                        last_maintenance = time.monotonic()
+                    await self.read_once(BLOCK_MS)
+                    failures = 0
+                except (RedisError, OSError) as exc:
+                    raise_if_cancelling()
+                    failures += 1
+                    # One line when the outage starts, then one per 20 attempts.
+                    if failures == 1 or failures % 20 == 0:
+                        log.warning(
+                            "inbound_worker_redis_error",
+                            worker=self.name,
+                            error=str(exc),
+                            attempts=failures,
+                        )
+                    await asyncio.sleep(min(0.1 * 2**failures, 2.0))
+        finally:
+            log.info("inbound_worker_stopped", worker=self.name)
+            await self._leave_group()
+
+    async def _leave_group(self) -> None:
+        # A consumer with nothing pending leaves no trace; one with pending entries stays,
+        # so that another worker claims them.
+        with contextlib.suppress(RedisError, OSError, asyncio.CancelledError):
+            pending: Any = await self._redis.xpending_range(
+                self._keys.inbound_stream, GROUP, "-", "+", 1, consumername=self.name
+            )
+            if not pending:
+                await self._redis.xgroup_delconsumer(self._keys.inbound_stream, GROUP, self.name)
+            await self._redis.zrem(self._keys.workers(), self.name)
 
     async def read_once(self, block_ms: int | None = None) -> int:
         """Read and process one batch of new entries; return how many were read."""
@@ -144,8 +167,20 @@ class InboundWorker:
         structlog.contextvars.bind_contextvars(entry_id=entry_id)
         body = fields.get(b"body", b"")
         received_ms = int(fields.get(b"received_ms", b"0"))
+        touched = time.monotonic()
+
+        async def keep_claim() -> None:
+            # Reset the entry's idle time now and then, so that no other worker claims a body
+            # of a thousand updates while this one is still working on it.
+            nonlocal touched
+            if time.monotonic() - touched > self._claim_idle_ms / 3000:
+                await self._redis.xclaim(
+                    self._keys.inbound_stream, GROUP, self.name, 0, [entry_id], justid=True
+                )
+                touched = time.monotonic()
+
         try:
-            outcome = await self._processor.process_body(body, received_ms)
+            outcome = await self._processor.process_body(body, received_ms, keep_claim)
         except PayloadError as exc:
             # Retrying cannot fix a body that is not a webhook: dead-letter it at once.
             await self._dead_letter(entry_id, body, received_ms, [("body", str(exc))], 1)
@@ -257,16 +292,21 @@ async def dead_letters(redis: Redis, prefix: str, count: int = 100) -> list[dict
 
 
 async def replay_dead_letter(redis: Redis, prefix: str, dead_id: str) -> str | None:
-    """Put a dead letter's body back on the inbound stream and delete the dead letter.
+    """Put a dead letter's body back on the inbound stream and delete its dead letters.
 
     The whole body is replayed; its updates that were applied before are recognised as
-    duplicates, so only the failed ones take effect.
+    duplicates, so only the failed ones take effect. Every dead letter of the same stream
+    entry is deleted with it, because one replay covers all of them.
     """
     keys = GatewayKeys(prefix)
-    entries: Any = await redis.xrange(keys.inbound_dead, dead_id, dead_id)
+    try:
+        entries: Any = await redis.xrange(keys.inbound_dead, dead_id, dead_id)
+    except ResponseError as exc:
+        msg = f"invalid dead letter id {dead_id!r}; copy one from `wa-gateway dead-letters list`"
+        raise ValueError(msg) from exc
     if not entries:
         return None
-    _entry_id, fields = entries[0]
+    _dead_id, fields = entries[0]
     new_id = await redis.xadd(
         keys.inbound_stream,
         {
@@ -275,5 +315,10 @@ async def replay_dead_letter(redis: Redis, prefix: str, dead_id: str) -> str | N
             b"replayed_from": dead_id.encode(),
         },
     )
-    await redis.xdel(keys.inbound_dead, dead_id)
+    siblings = [
+        letter["id"]
+        for letter in await dead_letters(redis, prefix, DEAD_LETTER_MAXLEN)
+        if letter["entry_id"] == as_str(fields[b"entry_id"])
+    ]
+    await redis.xdel(keys.inbound_dead, *siblings)
     return as_str(new_id)

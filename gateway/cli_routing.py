@@ -94,6 +94,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sweep = routing_actions.add_parser(
         "sweep", help="run the timed-step loop (offer timeouts, wrap-up ends) until Ctrl-C"
     )
+    sweep.add_argument(
+        "--once", action="store_true", help="run the steps that are due now, print them, exit"
+    )
     sweep.set_defaults(handler=run_sweep)
 
 
@@ -186,11 +189,17 @@ def run_queue_list(args: argparse.Namespace, settings: Settings) -> int:
 def run_sweep(args: argparse.Namespace, settings: Settings) -> int:
     routing_settings = RoutingSettings()
 
-    async def sweep(redis: Redis, router: Router, config: RoutingConfig) -> None:
+    async def sweep(redis: Redis, router: Router, config: RoutingConfig) -> dict[str, Any]:
+        if args.once:
+            return await router.sweep()
         await run_sweeper(router, max_sleep_ms=routing_settings.sweep_max_sleep_ms)
+        return {}
 
     with contextlib.suppress(KeyboardInterrupt):
-        _run(settings, sweep)
+        result = _run(settings, sweep)
+        if args.once and result is not None:
+            result.pop("ok", None)
+            print(orjson.dumps(result).decode())
     return 0
 
 

@@ -92,3 +92,11 @@ def test_queues_list(cli_redis: sync_redis.Redis, capsys: pytest.CaptureFixture[
 
     overview = orjson.loads(capsys.readouterr().out)
     assert [queue["name"] for queue in overview["queues"]] == ["default"]
+
+
+def test_sweep_once(cli_redis: sync_redis.Redis, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["routing", "sweep", "--once"]) == 0
+
+    result = orjson.loads(capsys.readouterr().out)
+    assert result["ran"] == 0
+    assert result["offers"] == 0

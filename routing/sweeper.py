@@ -11,6 +11,7 @@ import asyncio
 import structlog
 from redis.exceptions import RedisError
 
+from common.tasks import raise_if_cancelling
 from routing.engine import Router
 
 log = structlog.get_logger(__name__)
@@ -21,10 +22,13 @@ async def run_sweeper(router: Router, *, max_sleep_ms: int = 200, batch: int = 5
     log.info("routing_sweeper_started", max_sleep_ms=max_sleep_ms)
     try:
         while True:
+            # redis-py may absorb a cancellation that lands during a call; see common.tasks.
+            raise_if_cancelling()
             sleep_ms = max_sleep_ms
             try:
                 result = await router.sweep(batch)
             except RedisError as exc:
+                raise_if_cancelling()
                 log.warning("routing_sweep_failed", error=str(exc))
             else:
                 if result["ran"]:

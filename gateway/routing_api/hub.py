@@ -14,7 +14,6 @@ import structlog
 from redis.exceptions import RedisError
 
 from common.tasks import raise_if_cancelling
-
 from routing.events import RoutingEvent, RoutingEvents
 
 log = structlog.get_logger(__name__)

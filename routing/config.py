@@ -84,6 +84,10 @@ class QueueConfig(Strict):
     window_urgent_s: int = Field(
         3600, ge=0, description="A chat whose service window closes within this moves ahead."
     )
+    window_warnings_s: list[Annotated[int, Field(gt=0)]] = Field(
+        default_factory=lambda: [3600, 900],
+        description="Warn the assigned agent this many seconds before the service window closes.",
+    )
     abandon_on_window_close: bool = Field(
         True, description="Count a chat abandoned when its window closes while it waits."
     )

@@ -1,7 +1,7 @@
 """The routing event stream that feeds the agent and supervisor SSE streams.
 
-The Lua scripts append events to one Redis stream, and other features add theirs with
-`publish` (the outbound feature sends `window_warning` events this way). Each entry has
+The Lua scripts append events to one Redis stream, and other features may add theirs
+with `publish`. Each entry has
 `agent` (the agent it is for, or empty for supervisors only) and `data` (JSON with a
 `type`).
 """

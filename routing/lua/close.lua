@@ -19,6 +19,7 @@ end
 if wrap_up_ms > 0 then
   local until_ms = NOW + wrap_up_ms
   redis.call('HSET', k_ix(ix_id), 'state', 'wrap_up', 'wrap_up_until_ms', fmt(until_ms))
+  unschedule('warn:' .. ix_id)
   schedule('wrapup:' .. ix_id, until_ms)
   emit(ix.agent_id, {type = 'closed', conversation_id = ix_id, agent_id = ix.agent_id,
     wrap_up_until_ms = until_ms})

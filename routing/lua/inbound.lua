@@ -49,6 +49,7 @@ if ix.state == 'wrap_up' then
   unschedule('wrapup:' .. ix_id)
   redis.call('HSET', k_ix(ix_id), 'state', 'assigned', 'assigned_at_ms', fmt(NOW),
     'wrap_up_until_ms', '')
+  plan_warning(ix_id, cfg, stored)
   if a then refresh_ready(a) end
   emit(ix.agent_id, {type = 'assigned', conversation_id = ix_id, agent_id = ix.agent_id,
     channel = ix.channel, queue = ix.queue, reason = 'reopened'})
@@ -56,5 +57,6 @@ if ix.state == 'wrap_up' then
   return result({outcome = 'delivered', agent_id = ix.agent_id, reopened = true})
 end
 
+plan_warning(ix_id, cfg, stored)
 emit(ix.agent_id, event)
 return result({outcome = 'delivered', agent_id = ix.agent_id})

@@ -234,6 +234,19 @@ local function plan_window(ix_id, cfg, window_expires_at_ms)
   return urgent
 end
 
+-- Plan the next warning to the assigned agent before the customer's window closes.
+local function plan_warning(ix_id, cfg, window_expires_at_ms)
+  unschedule('warn:' .. ix_id)
+  if window_expires_at_ms == nil then return end
+  local warnings = (cfg and cfg.window_warnings_s) or {3600, 900}
+  local next_at = nil
+  for _, before_s in ipairs(warnings) do
+    local at = window_expires_at_ms - tonumber(before_s) * 1000
+    if at > NOW and (next_at == nil or at < next_at) then next_at = at end
+  end
+  if next_at ~= nil then schedule('warn:' .. ix_id, next_at) end
+end
+
 local function set_presence(a, presence)
   a.presence = presence
   redis.call('HSET', k_agent(a.id), 'presence', presence, 'presence_since_ms', fmt(NOW))

@@ -75,6 +75,7 @@ local function accept_offer(offer_id, o)
 
   unschedule('urgent:' .. ix_id)
   unschedule('expire:' .. ix_id)
+  plan_warning(ix_id, cfg, tonumber(ix.window_expires_at_ms or ''))
   emit(o.agent_id, {type = 'assigned', conversation_id = ix_id, agent_id = o.agent_id,
     offer_id = offer_id, channel = ix.channel, queue = ix.queue})
   return ix
@@ -90,7 +91,7 @@ local function finish(ix_id, ix, a)
   redis.call('HSET', k_ix(ix_id), 'state', 'closed', 'agent_id', '', 'finished_at_ms', fmt(NOW))
   redis.call('EXPIRE', k_ix(ix_id), CLOSED_KEEP_S)
   redis.call('SREM', K_ACTIVE, ix_id)
-  for _, kind in ipairs({'wrapup:', 'urgent:', 'expire:'}) do unschedule(kind .. ix_id) end
+  for _, kind in ipairs({'wrapup:', 'warn:', 'urgent:', 'expire:'}) do unschedule(kind .. ix_id) end
 end
 
 -- Abandon a waiting or offered interaction (the customer left, or the window closed).
@@ -111,7 +112,7 @@ local function abandon(ix_id, ix, reason)
     'offer_deadline_ms', '', 'abandoned_at_ms', fmt(NOW), 'abandon_reason', reason)
   redis.call('EXPIRE', k_ix(ix_id), CLOSED_KEEP_S)
   redis.call('SREM', K_ACTIVE, ix_id)
-  for _, kind in ipairs({'urgent:', 'expire:'}) do unschedule(kind .. ix_id) end
+  for _, kind in ipairs({'warn:', 'urgent:', 'expire:'}) do unschedule(kind .. ix_id) end
   if ix.answered ~= '1' then stat(ix.queue, 'abandoned') end
   emit('', {type = 'abandoned', conversation_id = ix_id, queue = ix.queue, reason = reason})
   return ix.agent_id

@@ -1,9 +1,9 @@
 -- Run the timed steps that are due: offer timeouts, wrap-up ends, bullseye and sticky
--- wake-ups, window urgency and window expiry. Each member is removed
+-- wake-ups, window urgency, window expiry and window warnings. Each member is removed
 -- before it runs, so two sweeping processes never run one step twice.
 -- ARGV[4] = the maximum number of steps to run.
 local due = redis.call('ZRANGEBYSCORE', K_DEADLINES, '-inf', fmt(NOW), 'LIMIT', 0, tonumber(ARGV[4]))
-local counts = {offer = 0, wrapup = 0, wake = 0, urgent = 0, expire = 0}
+local counts = {offer = 0, wrapup = 0, wake = 0, urgent = 0, expire = 0, warn = 0}
 local queues = {}
 
 for _, member in ipairs(due) do
@@ -41,6 +41,12 @@ for _, member in ipairs(due) do
       local agent_id = abandon(id, ix, 'window_closed')
       for _, q in ipairs(queues_of(agent(agent_id), nil)) do table.insert(queues, q) end
       counts.expire = counts.expire + 1
+    elseif kind == 'warn' and (state == 'assigned' or state == 'held') then
+      local expires = tonumber(ix.window_expires_at_ms)
+      emit(ix.agent_id, {type = 'window_warning', conversation_id = id, agent_id = ix.agent_id,
+        expires_at_ms = expires, minutes_left = math.floor((expires - NOW) / 60000 + 0.5)})
+      plan_warning(id, queue_config(ix.queue), expires)
+      counts.warn = counts.warn + 1
     end
   end
 end

@@ -31,6 +31,7 @@ if from then
   forget_interaction(from, ix_id)
   refresh_ready(from)
 end
+unschedule('warn:' .. ix_id)
 local queue = ix.queue
 if target_kind == 'queue' then queue = target end
 local cfg = queue_config(queue)

@@ -42,16 +42,21 @@ RECIPIENT_STATES = (
     "failed",
 )
 MESSAGE_ID_SEPARATOR = "."
+# Every message id of this gateway starts with `m_`; the outbound path relies on it to tell
+# our ids from other apps' `biz_opaque_callback_data` when it recovers a lost wamid.
+MESSAGE_ID_PREFIX = "m_"
 
 
 def message_id_of(campaign_id: str, index: int) -> str:
     """Return our message id of one recipient's message; status webhooks carry it back."""
-    return f"{campaign_id}{MESSAGE_ID_SEPARATOR}{index}"
+    return f"{MESSAGE_ID_PREFIX}{campaign_id}{MESSAGE_ID_SEPARATOR}{index}"
 
 
 def recipient_of(message_id: str) -> tuple[str, int] | None:
     """Return (campaign id, recipient index) of a campaign message id, else None."""
-    campaign_id, separator, index = message_id.rpartition(MESSAGE_ID_SEPARATOR)
+    campaign_id, separator, index = message_id.removeprefix(MESSAGE_ID_PREFIX).rpartition(
+        MESSAGE_ID_SEPARATOR
+    )
     if not separator or not campaign_id.startswith("cmp_") or not index.isdigit():
         return None
     return campaign_id, int(index)

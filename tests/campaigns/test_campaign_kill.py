@@ -100,6 +100,10 @@ async def simulator() -> AsyncIterator[GraphSimulator]:
         plan=StatusPlan(sent_delay_ms=5, delivered_delay_ms=10, send_read=False),
     )
     graph.set_templates(catalog())
+    # Meta retries a webhook for days; the simulator's default of five attempts in about 1.5 s
+    # would give up on statuses sent while the gateway restarts. The sender needs those
+    # statuses to know that a call cut off by the kill did reach Meta.
+    graph.statuses.max_attempts = 10
     await graph.start()
     yield graph
     await graph.stop()

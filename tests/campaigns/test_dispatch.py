@@ -234,3 +234,18 @@ async def test_lease_keeps_second_dispatcher_out(
     campaign_id = await started(service, phones)
     await redis.set(dispatcher._store.keys.lease(campaign_id), "another-process", px=10_000)
     assert await dispatcher.run(campaign_id) is None
+
+
+def test_message_id_round_trip() -> None:
+    from gateway.campaigns.model import recipient_of
+
+    message_id = message_id_of("cmp_0123456789abcdef", 17)
+    assert message_id.startswith("m_")
+    assert recipient_of(message_id) == ("cmp_0123456789abcdef", 17)
+
+
+def test_foreign_callback_data_ignored() -> None:
+    from gateway.campaigns.model import recipient_of
+
+    assert recipient_of("m_0123456789abcdef01234567") is None
+    assert recipient_of("order-4711") is None

@@ -92,7 +92,7 @@ class Campaign:
             "state": self.state.value,
             "recipients": self.total,
             "rejected_lines": self.rejected,
-            "dispatched": self.next_index,
+            "claimed": self.next_index,
             "created_at_ms": self.created_at_ms,
             "created_by": self.created_by,
             "scheduled_at_ms": self.scheduled_at_ms,

@@ -147,6 +147,12 @@ class Sender:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
+    async def abort(self) -> None:
+        """Cancel sends in flight; their entries stay pending and are claimed again later."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
     async def ensure_group(self) -> None:
         try:
             await self._redis.xgroup_create(self._keys.stream, GROUP, id="0", mkstream=True)
@@ -290,14 +296,17 @@ class Sender:
         return await self._send(job)
 
     async def _wait_for_number(self, job: OutboundJob) -> bool:
+        waited_ms = 0
         while True:
             wait_ms = await self._throttle.take_number(job.phone_number_id)
             if wait_ms == 0:
                 return True
-            if wait_ms > MAX_INLINE_WAIT_MS:
+            # Many senders may contend for one number: bound the total wait, not each one.
+            if waited_ms + wait_ms > MAX_INLINE_WAIT_MS:
                 await schedule(self._redis, self._keys, job, self._clock.now_ms() + wait_ms)
                 return False
             await asyncio.sleep(wait_ms / 1000)
+            waited_ms += wait_ms
 
     async def _send(self, job: OutboundJob) -> str:
         sent_at_ms = self._clock.now_ms()
@@ -369,12 +378,22 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-async def stop_senders(senders: list[Sender], tasks: list[asyncio.Task[None]]) -> None:
-    """Stop sender loops: let sends in flight finish, then cancel the blocking reads."""
+async def stop_senders(
+    senders: list[Sender], tasks: list[asyncio.Task[None]], grace_s: float = 5.0
+) -> None:
+    """Stop sender loops: let sends in flight finish for `grace_s`, then cancel the rest.
+
+    A send can wait longer than that (a paced number, a slow Graph API call); its entry
+    stays pending and another sender claims it after `claim_idle_ms`.
+    """
     for sender in senders:
         sender.stop()
     for sender in senders:
-        await sender.drain()
+        try:
+            await asyncio.wait_for(sender.drain(), timeout=grace_s)
+        except TimeoutError:
+            log.warning("sender_stop_timeout", sender=sender.name, grace_s=grace_s)
+            await sender.abort()
     for task in tasks:
         task.cancel()
     for task in tasks:

@@ -30,6 +30,7 @@ KNOWN_FIELDS = frozenset(
         "messages.errors",
         "user_preferences",
         "account_update",
+        "calls",
         "message_template_status_update",
         "template_category_update",
         "message_template_quality_update",
@@ -145,12 +146,18 @@ class InboundProcessor:
                     message.phone_number_id, message.customer.customer_id, str(new_wa_id)
                 )
 
+        # NOTE: reactions, edits and revokes never reach routing, so an agent who holds the
+        # conversation sees them only in the history, not as a live `message` event.
         if message.type not in NON_ROUTING_TYPES:
             referral_source = (message.referral or {}).get("source_type")
             routed = await self.intake.on_customer_message(
                 conversation_id,
                 phone_number_id=message.phone_number_id,
                 referral_source=referral_source,
+                customer_id=message.customer.customer_id,
+                wamid=message.wamid,
+                message_type=message.type,
+                timestamp_ms=message.timestamp_ms,
             )
             log.debug(
                 "inbound_routed", outcome=routed, customer=pseudonym(message.customer.customer_id)

@@ -21,6 +21,7 @@ from gateway.settings import Settings
 
 FEATURES: list[str] = [
     "gateway.api.health",
+    "gateway.api.openapi",
     "gateway.webhook",
     "gateway.inbound.service",
     "gateway.simulator.feature",

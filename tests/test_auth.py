@@ -119,3 +119,14 @@ async def test_unknown_state_filter_is_400(gateway):
     status, problem = await gateway.api("GET", "/api/v1/conversations?state=bogus", token)
     assert status == 400
     assert "queued" in problem["detail"]
+
+
+async def test_openapi_lists_routes_with_roles(gateway):
+    async with gateway.http.get(gateway.base_url + "/api/v1/openapi.json") as response:
+        assert response.status == 200
+        document = await response.json()
+    assert document["openapi"].startswith("3.")
+    operation = document["paths"]["/api/v1/conversations/{conversation_id}"]["get"]
+    assert operation["x-roles"] == ["admin", "agent", "supervisor"]
+    assert operation["parameters"][0]["name"] == "conversation_id"
+    assert "post" in document["paths"]["/webhooks/whatsapp"]

@@ -267,6 +267,7 @@ async def add_text(request: web.Request) -> web.Response:
 
 @requires(Role.ADMIN, Role.MARKETING, Role.INTEGRATION)
 async def list_texts(request: web.Request) -> web.Response:
+    """`GET /api/v1/consent-texts`: the current text of each purpose and language."""
     texts = services_of(request).texts
     current = {language: await texts.current_for(language) for language in ("de", "en")}
     return json_response(

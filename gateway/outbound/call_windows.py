@@ -3,9 +3,6 @@
 A user-initiated call (`calls[].direction` USER_INITIATED, the caller in `from`) moves the
 window of the caller's existing conversation forward to the call's own timestamp. Calls
 of customers without a conversation change nothing, because no window can be tracked.
-
-NOTE: `gateway.inbound.processor.KNOWN_FIELDS` does not list `calls` yet, so the inbound
-worker drops these events before this hook runs.
 """
 
 from __future__ import annotations

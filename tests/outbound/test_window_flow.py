@@ -168,16 +168,7 @@ def call_value(direction: str, timestamp_s: int) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     ("direction", "moves"),
-    [
-        pytest.param(
-            "USER_INITIATED",
-            True,
-            marks=pytest.mark.xfail(
-                reason="the inbound processor drops the `calls` field: it is not in KNOWN_FIELDS"
-            ),
-        ),
-        ("BUSINESS_INITIATED", False),
-    ],
+    [("USER_INITIATED", True), ("BUSINESS_INITIATED", False)],
     ids=["customer-calls", "business-calls"],
 )
 async def test_call_moves_window(outbound: Outbound, direction: str, moves: bool) -> None:

@@ -69,7 +69,7 @@ def free_port() -> int:
 
 
 def max_in_window(times_ms: list[int], window_ms: float) -> int:
-    """Return the most arrivals inside any window of `window_ms` (two-pointer sweep)."""
+    """Return the maximum number of arrivals inside any window of `window_ms`."""
     best = 0
     start = 0
     for end, at_ms in enumerate(times_ms):

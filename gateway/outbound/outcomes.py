@@ -1,4 +1,4 @@
-"""What happens after a send fails: retry, close the window, mark, report, pause.
+"""Failure handling after a send: retry, close the window, mark, report, pause.
 
 `FailureHandler.on_send_error` handles an error response of the Graph API;
 `FailureHandler.on_failed_status` handles the same codes when Meta reports them later as a

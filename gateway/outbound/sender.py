@@ -44,8 +44,8 @@ GROUP = "senders"
 SENT_MARKER_TTL_S = 7 * 24 * 3600
 READ_BLOCK_MS = 1_000
 PROMOTE_BATCH = 200
-# Maximum wait for the business number's bucket inside one send; longer waits go back
-# to the delayed set so that the worker slot is free for other numbers.
+# Maximum wait for the business number's bucket inside one send. A longer wait goes back
+# to the delayed set, so that the worker slot is free for other numbers.
 MAX_INLINE_WAIT_MS = 1_000
 # Default of `SenderConfig.status_grace_ms` (WAG_OUTBOUND_STATUS_GRACE_MS).
 STATUS_GRACE_MS = 10_000
@@ -124,7 +124,7 @@ class Sender:
         """Reset the idle time of entries in work, so that no sender claims them meanwhile.
 
         A send may wait for the throttle or for a slow Graph API call longer than
-        `claim_idle_ms`; without this, another sender (or this one) would claim the entry
+        `claim_idle_ms`. Without this, another sender (or this one) would claim the entry
         and send the message a second time.
         """
         interval_s = self._config.claim_idle_ms / 3000
@@ -383,8 +383,8 @@ async def stop_senders(
 ) -> None:
     """Stop sender loops: let sends in flight finish for `grace_s`, then cancel the rest.
 
-    A send can wait longer than that (a paced number, a slow Graph API call); its entry
-    stays pending and another sender claims it after `claim_idle_ms`.
+    A send can wait longer than that (a paced number, a slow Graph API call). Its entry
+    then stays pending, and another sender claims it after `claim_idle_ms`.
     """
     for sender in senders:
         sender.stop()

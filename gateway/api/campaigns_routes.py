@@ -32,6 +32,12 @@ from gateway.campaigns.texts import both
 from gateway.problems import ProblemError, json_response
 
 CONTENT_TYPES = {"csv": "text/csv", "jsonl": "application/x-ndjson"}
+ACTION_SUMMARIES = {
+    "start": "Start a draft or scheduled campaign.",
+    "resume": "Resume a paused campaign.",
+    "pause": "Pause a running campaign.",
+    "cancel": "Cancel a campaign; recipients not yet handed off are not sent.",
+}
 EXPORT_PAGE = 2000
 
 
@@ -93,6 +99,7 @@ def _target_of(action: str) -> CampaignState:
 
 @requires(Role.MARKETING, Role.ADMIN)
 async def create_campaign(request: web.Request) -> web.Response:
+    """Create a draft campaign from a CSV or JSON lines recipient list."""
     body = await parse_body(request, CampaignRequest)
     phone_number_id = body.phone_number_id or request.app[SETTINGS].phone_number_id
     if not phone_number_id:
@@ -139,12 +146,14 @@ async def create_campaign(request: web.Request) -> web.Response:
 
 @requires(Role.MARKETING, Role.ADMIN)
 async def list_campaigns(request: web.Request) -> web.Response:
+    """List the newest campaigns."""
     campaigns = await _service(request).list()
     return json_response({"campaigns": [campaign.to_dict() for campaign in campaigns]})
 
 
 @requires(Role.MARKETING, Role.ADMIN)
 async def get_campaign(request: web.Request) -> web.Response:
+    """Return a campaign with its recipients per state."""
     campaign_id = request.match_info["campaign_id"]
     try:
         report = await _service(request).report(campaign_id)
@@ -155,6 +164,7 @@ async def get_campaign(request: web.Request) -> web.Response:
 
 @requires(Role.MARKETING, Role.ADMIN)
 async def dry_run(request: web.Request) -> web.Response:
+    """Count who would be sent and who is blocked, and why, without sending."""
     campaign_id = request.match_info["campaign_id"]
     try:
         return json_response(await _service(request).dry_run(campaign_id))
@@ -180,11 +190,13 @@ def _action(name: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]
         return json_response(campaign.to_dict())
 
     act.__name__ = f"campaign_{name}"
+    act.__doc__ = ACTION_SUMMARIES[name]
     return act
 
 
 @requires(Role.MARKETING, Role.ADMIN)
 async def report(request: web.Request) -> web.Response:
+    """Return the funnel report (JSON, or CSV with `?format=csv`)."""
     campaign_id = request.match_info["campaign_id"]
     try:
         data = await _service(request).report(campaign_id)
@@ -219,6 +231,7 @@ async def recipients_csv(request: web.Request) -> web.Response:
 
 @requires(Role.MARKETING, Role.ADMIN)
 async def rejected(request: web.Request) -> web.Response:
+    """List the lines of the uploaded list that cannot be sent, with line and reason."""
     campaign_id = request.match_info["campaign_id"]
     try:
         await _service(request).store.get(campaign_id)

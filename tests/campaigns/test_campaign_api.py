@@ -237,3 +237,15 @@ async def test_integration_role_forbidden(harness: Harness) -> None:
         "POST", "/api/v1/campaigns", harness.integration, json=request_body()
     )
     assert status == 403
+
+
+async def test_openapi_describes_routes(harness: Harness) -> None:
+    async with harness.gateway.http.get(
+        harness.gateway.base_url + "/api/v1/openapi.json"
+    ) as response:
+        document = await response.json()
+    start = document["paths"]["/api/v1/campaigns/{campaign_id}/start"]["post"]
+    send = document["paths"]["/api/v1/messages/template"]["post"]
+    assert start["x-roles"] == ["admin", "marketing"]
+    assert start["summary"] == "Start a draft or scheduled campaign."
+    assert send["x-roles"] == ["agent", "integration", "marketing"]

@@ -52,7 +52,11 @@ async def _sync(settings: Settings) -> SyncResult:
     redis = create_redis(settings.redis_url or "", settings)
     try:
         store = CatalogStore(redis, settings.redis_prefix)
-        fetch = pywa_page_fetcher(whatsapp, waba_id_of(settings))
+        waba_id = waba_id_of(settings)
+        if waba_id is None:
+            msg = "WAG_WABA_ID is not set; name the WhatsApp Business Account to sync from"
+            raise SyncError(msg)
+        fetch = pywa_page_fetcher(whatsapp, waba_id)
         return await sync_catalog(store, fetch, SystemClock())
     finally:
         await session.aclose()

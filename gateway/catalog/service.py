@@ -44,8 +44,8 @@ class Catalog:
         """Fetch Meta's template list and store it; raise SyncError when that fails."""
         fetch = self._fetcher_of()
         if fetch is None:
-            msg = "no Graph API client is configured for template syncs; "
-            msg += "set up gateway.outbound.feature first"
+            msg = "no Graph API client or account is configured for template syncs; "
+            msg += "set WAG_WABA_ID and set up gateway.outbound.feature"
             raise SyncError(msg)
         async with self._lock:
             return await sync_catalog(self.store, fetch, self._clock)
@@ -69,8 +69,11 @@ TEMPLATE_PAGES: web.AppKey[PageFetcher] = web.AppKey("template_pages")
 SANDBOX_WABA_ID = "100000000000001"
 
 
-def waba_id_of(settings: Settings) -> str:
-    return settings.waba_id or SANDBOX_WABA_ID
+def waba_id_of(settings: Settings) -> str | None:
+    """Return the account whose templates are synced; None with Meta but no WAG_WABA_ID."""
+    if settings.waba_id:
+        return settings.waba_id
+    return SANDBOX_WABA_ID if settings.sandbox else None
 
 
 def setup(app: web.Application) -> None:
@@ -91,9 +94,10 @@ def _on_field_of(app: web.Application) -> FieldHook:
 def _fetcher_of(app: web.Application) -> PageFetcher | None:
     if TEMPLATE_PAGES in app:
         return app[TEMPLATE_PAGES]
-    if OUTBOUND_RUNTIME not in app:
+    waba_id = waba_id_of(app[SETTINGS])
+    if OUTBOUND_RUNTIME not in app or waba_id is None:
         return None
-    return pywa_page_fetcher(app[OUTBOUND_RUNTIME].whatsapp, waba_id_of(app[SETTINGS]))
+    return pywa_page_fetcher(app[OUTBOUND_RUNTIME].whatsapp, waba_id)
 
 
 async def _catalog(app: web.Application) -> AsyncIterator[None]:

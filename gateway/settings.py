@@ -59,12 +59,20 @@ class Settings(BaseSettings):
         "info", description="debug, info, warning or error."
     )
 
-    webhook_max_body_bytes: int = Field(3 * 1024 * 1024, ge=1024)
-    redis_socket_timeout_s: float = Field(0.35, gt=0)
+    webhook_max_body_bytes: int = Field(
+        3 * 1024 * 1024,
+        ge=1024,
+        description="Larger webhook bodies get 413 (Meta sends up to 3 MB).",
+    )
+    redis_socket_timeout_s: float = Field(
+        0.35, gt=0, description="Timeout of one Redis command on the request path, in seconds."
+    )
     webhook_store_timeout_s: float = Field(
         0.8, gt=0, description="A webhook not stored within this time gets 503, so Meta retries."
     )
-    redis_connect_timeout_s: float = Field(0.25, gt=0)
+    redis_connect_timeout_s: float = Field(
+        0.25, gt=0, description="Timeout of connecting to Redis, in seconds."
+    )
 
     inbound_max_attempts: int = Field(5, ge=1, description="Failures before dead-lettering.")
     inbound_claim_idle_ms: int = Field(

@@ -36,6 +36,8 @@ from gateway.catalog.store import CatalogStore
 log = structlog.get_logger(__name__)
 
 LEASE_MS = 15_000
+# The gate's reason when it could not decide; the send is denied, but only for now.
+GATE_UNAVAILABLE = "gate_unavailable"
 
 
 class ConsentGate(Protocol):
@@ -181,7 +183,14 @@ class Dispatcher:
 
         outcomes: list[Outcome] = []
         handoffs: list[Handoff] = []
+        undecided = 0
         for index, recipient, decision in zip(indices, recipients, decisions, strict=True):
+            if decision.reason == GATE_UNAVAILABLE:
+                # The gate could not read the consent state (Redis error). The recipient
+                # stays inflight and is decided again by the next step instead of being
+                # blocked for good.
+                undecided += 1
+                continue
             if not decision.allowed:
                 outcomes.append(Outcome(index, "blocked", decision.reason))
                 continue
@@ -196,6 +205,11 @@ class Dispatcher:
 
         await self._store.resolve(campaign.campaign_id, outcomes, self._clock.now_ms())
         await self._outbound.enqueue(campaign, handoffs)
+        if undecided:
+            log.warning(
+                "campaign_gate_unavailable", campaign_id=campaign.campaign_id, recipients=undecided
+            )
+            await asyncio.sleep(self._pacing.idle_poll_s)
         return len(handoffs)
 
     async def _pause_for_template(self, campaign: Campaign, refusal: str) -> None:

@@ -249,3 +249,30 @@ def test_foreign_callback_data_ignored() -> None:
 
     assert recipient_of("m_0123456789abcdef01234567") is None
     assert recipient_of("order-4711") is None
+
+
+async def test_gate_outage_keeps_recipients_inflight(
+    redis: Redis,
+    service: CampaignService,
+    dispatcher: Dispatcher,
+    campaign_store: CampaignStore,
+) -> None:
+    from consent.gate import Decision
+
+    class BrokenGate:
+        async def check_many(
+            self, phone_number_id: str, phones: list[str], **_: object
+        ) -> list[Decision]:
+            return [Decision(False, "gate_unavailable") for _ in phones]
+
+    campaign_id = await started(service, [phone_of(1), phone_of(2)])
+    campaign = await campaign_store.get(campaign_id)
+    dispatcher._gate = BrokenGate()
+    dispatcher._pacing = type(dispatcher._pacing)(
+        batch_size=20, rate_per_s=100_000.0, idle_poll_s=0.0
+    )
+
+    handed_off = await dispatcher.dispatch(campaign, await campaign_store.claim(campaign_id, 2))
+    assert handed_off == 0
+    assert await campaign_store.inflight(campaign_id) == [0, 1]
+    assert (await campaign_store.counts(campaign_id)).get("now:blocked", 0) == 0

@@ -1,11 +1,11 @@
-"""Hand campaign sends to the outbound stream exactly once per recipient.
+"""Hand campaign sends to the outbound stream once per recipient, also across crashes.
 
 `OutboundService.enqueue` writes the history entry and then the stream entry, with a new
-message id per call, so a dispatcher that died between its hand-off and its bookkeeping
-would send that recipient twice after a restart. This adapter keeps the outbound record
+message id per call. A dispatcher that died between its hand-off and its bookkeeping would
+therefore queue that recipient twice after a restart. This adapter keeps the outbound record
 format (`OutboundJob`) and the history entry, but writes the stream entry in the same
 script that marks the recipient queued (`handoff.lua`), under a message id derived from
-campaign and recipient.
+campaign and recipient. That a queued send reaches Meta once is the sender's part.
 """
 
 from __future__ import annotations

@@ -42,8 +42,8 @@ RECIPIENT_STATES = (
     "failed",
 )
 MESSAGE_ID_SEPARATOR = "."
-# Every message id of this gateway starts with `m_`; the outbound path relies on it to tell
-# our ids from other apps' `biz_opaque_callback_data` when it recovers a lost wamid.
+# Every message id of this gateway starts with `m_`. The outbound path recovers a lost wamid
+# from a status webhook only for such ids, because other apps set `biz_opaque_callback_data` too.
 MESSAGE_ID_PREFIX = "m_"
 
 

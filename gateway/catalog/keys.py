@@ -32,5 +32,5 @@ class CatalogKeys:
         return f"{self.prefix}{{tpl}}:sync"
 
     def send_idempotency(self, token_id: str, key_digest: str) -> str:
-        """The first answer to a template send with an `Idempotency-Key`, per API token."""
+        """The first response to a template send with an `Idempotency-Key`, per API token."""
         return f"{self.prefix}tplsend:idem:{token_id}:{key_digest}"

@@ -17,8 +17,8 @@ PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 
 MEDIA_HEADER_FORMATS = frozenset({"image", "video", "document"})
 # Meta's text limits for templates: header 60 characters, body 1024, coupon code 15.
-# NOTE: these are recalled from Meta's template documentation, not checked against it here,
-# and each limit is applied per parameter; the length of the filled-in text is not checked.
+# NOTE: these are recalled from Meta's template documentation, not checked against it here.
+# Each limit is applied per parameter, so the length of the filled-in text is not checked.
 HEADER_TEXT_MAX_CHARS = 60
 BODY_TEXT_MAX_CHARS = 1024
 COUPON_CODE_MAX_CHARS = 15

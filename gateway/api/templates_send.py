@@ -36,7 +36,7 @@ from sessions.windows import Window, WindowStore
 log = structlog.get_logger(__name__)
 
 IDEMPOTENCY_TTL_S = 24 * 3600
-IDEMPOTENCY_PENDING = b"pending"
+IDEMPOTENCY_PENDING = b"pending:"
 HOLDING_STATES = frozenset({"assigned", "held"})
 
 
@@ -57,8 +57,9 @@ async def send_template(request: web.Request) -> web.Response:
     principal = principal_of(request)
     settings = request.app[SETTINGS]
     idempotency = _idempotency_key(request, principal, settings.redis_prefix)
+    body_sha256 = hashlib.sha256(await request.read()).hexdigest()
     if idempotency is not None:
-        earlier = await _earlier_answer(request, idempotency)
+        earlier = await _earlier_answer(request, idempotency, body_sha256)
         if earlier is not None:
             return earlier
 
@@ -70,7 +71,8 @@ async def send_template(request: web.Request) -> web.Response:
         raise
 
     if idempotency is not None:
-        await request.app[REDIS].set(idempotency, orjson.dumps(answer), ex=IDEMPOTENCY_TTL_S)
+        stored = {"body_sha256": body_sha256, "response": answer}
+        await request.app[REDIS].set(idempotency, orjson.dumps(stored), ex=IDEMPOTENCY_TTL_S)
     return json_response(answer, status=202)
 
 
@@ -283,16 +285,31 @@ def _idempotency_key(request: web.Request, principal: Principal, prefix: str) ->
     return CatalogKeys(prefix).send_idempotency(principal.token_id, digest)
 
 
-async def _earlier_answer(request: web.Request, key: str) -> web.Response | None:
+async def _earlier_answer(request: web.Request, key: str, body_sha256: str) -> web.Response | None:
+    """Return the stored response to an earlier request with this key, or None for a new key.
+
+    A key reused with another body is rejected: the client would take the first response
+    for the answer to a different send.
+    """
     redis = request.app[REDIS]
-    if await redis.set(key, IDEMPOTENCY_PENDING, nx=True, ex=IDEMPOTENCY_TTL_S):
+    if await redis.set(
+        key, IDEMPOTENCY_PENDING + body_sha256.encode(), nx=True, ex=IDEMPOTENCY_TTL_S
+    ):
         return None
-    stored = await redis.get(key)
-    if stored is None or stored == IDEMPOTENCY_PENDING:
+    stored: bytes | None = await redis.get(key)
+    if stored is None or stored.startswith(IDEMPOTENCY_PENDING):
         raise ProblemError(
             409, "idempotency-in-progress", "Conflict", **both("idempotency_in_progress")
         )
-    return web.Response(status=202, body=stored, content_type="application/json")
+    earlier = orjson.loads(stored)
+    if earlier["body_sha256"] != body_sha256:
+        raise ProblemError(
+            422,
+            "idempotency-key-reused",
+            "Idempotency key reused",
+            **both("idempotency_key_reused"),
+        )
+    return json_response(earlier["response"], status=202)
 
 
 def setup(app: web.Application) -> None:

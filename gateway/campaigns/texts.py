@@ -55,6 +55,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Eine Anfrage mit diesem Idempotency-Key wird noch bearbeitet; "
         "bitte gleich erneut versuchen.",
     ),
+    "idempotency_key_reused": (
+        "this Idempotency-Key was used for a request with another body; use a new key per send",
+        "Dieser Idempotency-Key wurde schon für eine andere Anfrage verwendet; "
+        "bitte pro Sendung einen neuen Schlüssel verwenden.",
+    ),
     "not_conversation_holder": (
         "agents send templates only in a conversation assigned to them; pass its "
         "`conversation_id` and accept its offer first",

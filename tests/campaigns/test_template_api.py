@@ -220,6 +220,16 @@ async def test_idempotency_key_repeats_answer(harness: Harness) -> None:
     assert len(harness.template_sends()) == 1
 
 
+async def test_idempotency_key_other_body_422(harness: Harness) -> None:
+    headers = {"Idempotency-Key": "order-4711-shipped"}
+    first_status, _ = await send(harness, ORDER, headers=headers)
+    other = {**ORDER, "parameters": {"body": ["Ben", "4712"], "buttons": {"0": "4712"}}}
+    second_status, body = await send(harness, other, headers=headers)
+    assert first_status == 202
+    assert second_status == 422
+    assert body["type"].endswith("idempotency-key-reused")
+
+
 async def test_agent_needs_held_conversation(harness: Harness) -> None:
     from gateway.auth import Role
 

@@ -296,7 +296,8 @@ async def _earlier_answer(request: web.Request, key: str, body_sha256: str) -> w
         key, IDEMPOTENCY_PENDING + body_sha256.encode(), nx=True, ex=IDEMPOTENCY_TTL_S
     ):
         return None
-    stored: bytes | None = await redis.get(key)
+    raw = await redis.get(key)
+    stored = raw.encode() if isinstance(raw, str) else raw
     if stored is None or stored.startswith(IDEMPOTENCY_PENDING):
         raise ProblemError(
             409, "idempotency-in-progress", "Conflict", **both("idempotency_in_progress")

@@ -48,6 +48,8 @@ class CampaignRequest(BaseModel):
     template: str = Field(min_length=1, max_length=512)
     language: str = Field(min_length=2, max_length=15)
     phone_number_id: str | None = Field(None, max_length=64)
+    # NOTE: the whole body is bounded by the app's WAG_WEBHOOK_MAX_BODY_BYTES (3 MB by default,
+    # some 50,000 short CSV lines); larger lists go through `wa-gateway campaign create`.
     recipients: str = Field(min_length=1, description="The list as CSV or JSON lines.")
     recipients_format: Literal["csv", "jsonl"] = "csv"
     defaults: dict[str, Any] | None = None

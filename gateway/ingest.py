@@ -55,12 +55,18 @@ class StreamAppender:
             self._flush_task = asyncio.get_running_loop().create_task(self._flush_loop())
         # A hung server must not hold the request past Meta's patience: answer 503 instead.
         # A write that still lands later only causes a duplicate, which the worker drops.
+        # A timer on the future costs less per request than wait_for with shield.
+        timer = asyncio.get_running_loop().call_later(self._timeout_s, self._expire, done)
         try:
-            entry_id = await asyncio.wait_for(asyncio.shield(done), self._timeout_s)
-        except TimeoutError as exc:
-            msg = f"Redis did not confirm the write within {self._timeout_s} s"
-            raise IngestUnavailableError(msg) from exc
+            entry_id = await done
+        finally:
+            timer.cancel()
         return entry_id.decode()
+
+    def _expire(self, done: asyncio.Future[bytes]) -> None:
+        if not done.done():
+            msg = f"Redis did not confirm the write within {self._timeout_s} s"
+            done.set_exception(IngestUnavailableError(msg))
 
     async def _flush_loop(self) -> None:
         try:

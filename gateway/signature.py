@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 
@@ -21,8 +20,8 @@ class SignatureError(Exception):
 
 def sign(body: bytes, app_secret: str) -> str:
     """Return the header value Meta would send for `body`."""
-    digest = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
+    # hmac.digest is the one-call C path; hmac.new builds two hash objects per call.
+    return "sha256=" + hmac.digest(app_secret.encode(), body, "sha256").hex()
 
 
 def verify(body: bytes, header: str | None, app_secret: str) -> None:

@@ -33,6 +33,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -62,6 +63,9 @@ class RateResult:
         return all(self.max_in_window[w] <= self.allowed_in_window[w] for w in WINDOWS_S)
 
 
+CONSENT_SECRET = "bench-consent-secret"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -86,10 +90,58 @@ def fetch_log(simulator_url: str, since: int = 0) -> list[dict[str, object]]:
     return items
 
 
+async def allow_sends(redis: Any, count: int) -> None:
+    """Store an approved template and confirmed marketing consent for every recipient.
+
+    Every template passes the consent gate again in the sender; this benchmark measures
+    pacing, so each recipient may receive it.
+    """
+    import hashlib
+    import time as clock_time
+
+    from consent.ledger import Ledger
+    from consent.model import ConsentRecord, EventType, Method
+    from gateway.catalog.store import CatalogStore
+
+    template = {
+        "name": "bench_notice",
+        "language": "de",
+        "status": "APPROVED",
+        "category": "MARKETING",
+        "components": [{"type": "BODY", "text": "Hinweis"}],
+    }
+    await CatalogStore(redis, "wag:").store_synced([template], 1, 1)
+    ledger = Ledger(redis, "wag:", SystemClock(), CONSENT_SECRET.encode())
+    text_sha256 = hashlib.sha256(b"Ja, ich moechte WhatsApp-Nachrichten erhalten.").hexdigest()
+    for event_type, method in (
+        (EventType.GIVEN, Method.WEB_FORM),
+        (EventType.CONFIRMED, Method.WHATSAPP_CODE),
+    ):
+        records = [
+            ConsentRecord(
+                business_number=PHONE_NUMBER_ID,
+                phone=f"+49151{index:08d}",
+                purpose="marketing",
+                type=event_type,
+                method=method,
+                occurred_ms=clock_time.time_ns() // 1_000_000,
+                text_version_id="marketing.de.v1",
+                text_sha256=text_sha256,
+                language="de",
+                checkbox_default=False,
+                evidence="wamid.bench" if method is Method.WHATSAPP_CODE else None,
+            )
+            for index in range(count)
+        ]
+        for start in range(0, count, 500):
+            await ledger.append(records[start : start + 500])
+
+
 async def enqueue(redis_url: str, count: int) -> None:
     from redis.asyncio import Redis
 
     redis = Redis.from_url(redis_url)
+    await allow_sends(redis, count)
     service = OutboundService(redis, "wag:", SystemClock())
     for index in range(count):
         await service.send_template(
@@ -138,6 +190,7 @@ def run(
         "WAG_OUTBOUND_CONCURRENCY": "32",
         "WAG_LOG_FORMAT": "json",
         "WAG_ACCESS_TOKEN": "",
+        "WAG_CONSENT_SECRET": CONSENT_SECRET,
         "PYTHONPATH": str(ROOT),
     }
     command = [sys.executable, "-m", "gateway.cli"]

@@ -23,11 +23,14 @@ from gateway.simulator.feature import webhook_url_for
 from gateway.simulator.server import GraphSimulator
 from gateway.simulator.status_webhooks import StatusPlan
 
-# The sender process runs only these features: no HTTP routes, no inbound workers.
+# The sender process runs only these features: no HTTP routes, no inbound workers. The
+# consent feature provides the gate that every template passes again right before it leaves;
+# without it the sender blocks every template (fail closed).
 SENDER_FEATURES = [
     "gateway.inbound.service",
     "gateway.simulator.feature",
     "gateway.outbound.feature",
+    "gateway.consent_feature",
 ]
 
 

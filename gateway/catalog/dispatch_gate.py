@@ -6,9 +6,7 @@ the template and the consent again for the moment of sending. A denied send is m
 `blocked` with the reason in the message history and, for a campaign message, in the
 campaign funnel, and the caller must not send it. Both decisions are in the gate's
 decision log.
-
-NOTE: the sender worker does not call this yet; it belongs before each send of
-`kind == "template"` in `gateway.outbound.sender.Sender._process`.
+The sender calls it for each send of `kind == "template"` right before the Graph API call.
 """
 
 from __future__ import annotations

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import cast
 
 import structlog
 from aiohttp import web
@@ -20,6 +21,7 @@ from gateway.inbound.hooks import INBOUND_HOOKS
 from gateway.outbound.call_windows import CallWindows
 from gateway.outbound.graph import build_whatsapp
 from gateway.outbound.outcomes import FailureHandler, OutboundHooks, token_fingerprint
+from gateway.outbound.records import OutboundJob
 from gateway.outbound.sender import Sender, SenderConfig, stop_senders
 from gateway.outbound.service import OUTBOUND, OutboundService
 from gateway.outbound.throttle import Throttle
@@ -105,7 +107,43 @@ def build_sender(
             status_grace_ms=settings.outbound_status_grace_ms,
         ),
         token_fingerprint=fingerprint_of(settings),
+        dispatch_check=_dispatch_check_for(app),
     )
+
+
+def _dispatch_check_for(app: web.Application) -> Callable[[OutboundJob], Awaitable[bool]]:
+    """Build the template check at dispatch; the gate is looked up at call time because
+    the consent feature sets it up after this one."""
+    from gateway.campaigns.feature import TEMPLATE_GATE
+    from gateway.campaigns.store import CampaignStore
+    from gateway.catalog.dispatch_gate import DispatchGate, SingleGate
+    from gateway.catalog.store import CatalogStore
+    from sessions.messages import MessageStore
+
+    checks: list[DispatchGate] = []
+
+    async def check(job: OutboundJob) -> bool:
+        gate = app.get(TEMPLATE_GATE)
+        if gate is None:
+            # Fail closed: without a gate no template may leave.
+            log.error("template_gate_missing", message_id=job.message_id)
+            return False
+        if not checks:
+            prefix = app[SETTINGS].redis_prefix
+            redis = app[REDIS]
+            checks.append(
+                DispatchGate(
+                    # ConsentGate.check takes more keywords than the protocol names.
+                    cast(SingleGate, gate),
+                    CatalogStore(redis, prefix),
+                    CampaignStore(redis, prefix),
+                    MessageStore(redis, prefix, app[CLOCK]),
+                    app[CLOCK],
+                )
+            )
+        return await checks[0].allows(job)
+
+    return check
 
 
 async def _outbound_context(app: web.Application) -> AsyncIterator[None]:

@@ -16,6 +16,7 @@ import contextlib
 import os
 import socket
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -76,6 +77,7 @@ class Sender:
         config: SenderConfig,
         token_fingerprint: str,
         name: str | None = None,
+        dispatch_check: Callable[[OutboundJob], Awaitable[bool]] | None = None,
     ) -> None:
         # Sends in flight use `redis`; only the blocking stream read holds `blocking_redis`,
         # so that a full pool of one never stalls the other.
@@ -88,6 +90,9 @@ class Sender:
         self._failures = failures
         self._config = config
         self._fingerprint = token_fingerprint
+        # The second consent check of a template, at the moment it leaves; it records a
+        # denied send as blocked itself.
+        self._dispatch_check = dispatch_check
         self._messages = MessageStore(redis, prefix, clock)
         self._windows = WindowStore(redis, prefix, clock)
         self._promote = load_script(redis, "gateway.outbound", "promote_delayed.lua")
@@ -292,6 +297,10 @@ class Sender:
             return "paced_recipient"
         if not await self._wait_for_number(job):
             return "paced_number"
+
+        check = self._dispatch_check
+        if job.kind == "template" and check is not None and not await check(job):
+            return "blocked"
 
         return await self._send(job)
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
+from consent.model import EventType
 from gateway.outbound.feature import OUTBOUND_HOOKS
 from gateway.outbound.keys import OutboundKeys
 from gateway.outbound.outcomes import OutboundFailureEvent
@@ -30,6 +32,38 @@ async def calls(outbound: Outbound, count: int) -> None:
         return len([e for e in outbound.simulator.sends() if "status" in e]) >= count
 
     await wait_for(reached, what=f"{count} calls to the simulator")
+
+
+async def allow_template(outbound: Outbound, name: str, category: str) -> None:
+    """Make the dispatch-time gate pass: an approved template and confirmed consent.
+
+    These tests are about Meta's answers; the gate itself is tested with consent.
+    """
+    from gateway.catalog.store import CatalogStore
+    from gateway.consent_feature import CONSENT
+    from tests.campaigns.harness import _record
+
+    template = {
+        "name": name,
+        "language": "de",
+        "status": "APPROVED",
+        "category": category,
+        "components": [{"type": "BODY", "text": "Hallo {{1}}"}],
+    }
+    app = outbound.gateway.app
+    catalog = CatalogStore(outbound.redis, "wag:")
+
+    async def synced_at_start() -> bool:
+        # The gateway syncs the catalog when it starts; a later sync would overwrite ours.
+        return bool(await catalog.sync_state())
+
+    await wait_for(synced_at_start, what="the start-up template sync")
+    await catalog.store_synced([template], 2, 1)
+    purpose = "marketing" if category == "MARKETING" else "service_updates"
+    ledger = app[CONSENT].ledger
+    for event_type in (EventType.GIVEN, EventType.CONFIRMED):
+        record = _record("+" + WA_ID, event_type, purpose)
+        await ledger.append([replace(record, occurred_ms=outbound.clock.now_ms())])
 
 
 async def window(outbound: Outbound, conversation_id: str) -> dict[str, Any]:
@@ -189,6 +223,7 @@ async def test_131050_reported_to_hooks(outbound: Outbound) -> None:
         seen.append(event)
 
     outbound.gateway.app[OUTBOUND_HOOKS].on_failure.append(remember)
+    await allow_template(outbound, "angebot", "MARKETING")
     outbound.simulator.add_fault(Fault(FaultKind.ERROR, code=131050))
     service = outbound.gateway.app[OUTBOUND]
 
@@ -209,6 +244,8 @@ async def test_131050_reported_to_hooks(outbound: Outbound) -> None:
 
 
 async def test_template_error_keeps_meta_message(outbound: Outbound) -> None:
+    # Our catalog still says approved; Meta has paused it since and rejects the send.
+    await allow_template(outbound, "bestellung", "UTILITY")
     outbound.simulator.set_templates(
         [
             {"name": "bestellung", "language": "de", "status": "PAUSED", "category": "UTILITY"},

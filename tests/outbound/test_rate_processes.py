@@ -34,4 +34,7 @@ def test_two_senders_keep_rate() -> None:
     assert all(count > 0 for count in result.per_process), result.per_process
     for window, count in result.max_in_window.items():
         assert count <= result.allowed_in_window[window], (window, count)
-    assert result.achieved_per_s <= 300.0 * 1.01
+    # The first `burst` sends may leave at once, and arrivals skew by up to 100 ms: the
+    # fastest honest run takes (messages - burst) / rate seconds minus that skew.
+    fastest_s = (2000 - 10) / 300.0 - 0.1
+    assert result.achieved_per_s <= 2000 / fastest_s

@@ -89,8 +89,9 @@ async def _send_media(
     extra: dict[str, Any] = {}
     if job.kind in ("image", "video", "document") and body.get("caption"):
         extra["caption"] = body["caption"]
-    if job.kind == "document" and body.get("filename"):
-        extra["filename"] = body["filename"]
+    if job.kind == "document":
+        # pywa 4.5 puts its MISSING marker into the JSON when no filename is given.
+        extra["filename"] = body.get("filename") or "document"
     to = common.pop("to")
     return await method(to, media, **extra, **common)
 

@@ -122,6 +122,10 @@ class OutboundService:
         if window is None or not window.open:
             raise WindowClosedError(conversation_id, window or _closed_window())
 
+        if kind == "document" and upload is not None and not body.get("filename"):
+            # pywa 4.5 cannot serialise a document without a filename: keep the upload's.
+            body = {**body, "filename": upload.filename or "document"}
+
         job = OutboundJob(
             message_id=new_message_id(),
             conversation_id=conversation_id,

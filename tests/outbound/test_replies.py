@@ -191,3 +191,21 @@ async def test_document_by_upload(outbound: Outbound) -> None:
 
 async def _sent(outbound: Outbound) -> bool:
     return any(entry.get("status") == 200 for entry in outbound.simulator.sends())
+
+
+async def test_document_upload_without_filename(outbound: Outbound) -> None:
+    """A document uploaded with only a type is sent under the uploaded file's name."""
+    import aiohttp
+
+    conversation_id = await outbound.customer_writes()
+    await outbound.assign(conversation_id)
+    form = aiohttp.FormData()
+    form.add_field("message", '{"type": "document"}', content_type="application/json")
+    form.add_field("file", b"%PDF-1.4 test", filename="angebot.pdf", content_type="application/pdf")
+
+    status, body = await outbound.reply(conversation_id, data=form)
+    assert status == 202, body
+    await wait_for(lambda: _sent(outbound), what="send")
+
+    sent = outbound.simulator.sends()[0]["json"]
+    assert sent["document"]["filename"] == "angebot.pdf"

@@ -122,10 +122,27 @@ async def _verify(services: ConsentServices, args: argparse.Namespace, out: Text
                 f"{report.broken.reason}",
                 file=out,
             )
+
+        if any(report.broken is not None for _name, report in reports):
+            continue  # a state derived from a broken chain proves nothing
+
+        # The gate reads the derived state, not the chain: a state written around the
+        # ledger must fail verification too.
+        state = await rebuild_states(redis, prefix, business, write=False)
+        if state["differences"]:
+            broken += 1
+            print(
+                f"{business} state: {state['differences']} of {state['subjects']} contacts "
+                "differ from the ledger; inspect them, then run `wa-gateway consent rebuild`",
+                file=out,
+            )
+        else:
+            print(f"{business} state: ok, {state['subjects']} contacts", file=out)
     return 1 if broken else 0
 
 
 async def _rebuild(services: ConsentServices, args: argparse.Namespace, out: TextIO) -> int:
+    differences = 0
     for business in await _businesses(services, args):
         result = await rebuild_states(
             services.ledger.redis, services.settings.redis_prefix, business, write=not args.check
@@ -134,7 +151,9 @@ async def _rebuild(services: ConsentServices, args: argparse.Namespace, out: Tex
         print(
             f"{business}: {result['subjects']} contacts, {result['differences']} {verb}", file=out
         )
-    return 0
+        differences += result["differences"]
+    # With --check, differences are a finding: exit non-zero so that a cron job notices.
+    return 1 if args.check and differences else 0
 
 
 async def _import(services: ConsentServices, args: argparse.Namespace, out: TextIO) -> int:

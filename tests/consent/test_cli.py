@@ -166,3 +166,23 @@ def test_load_default_texts(cli_env: Path, capsys: pytest.CaptureFixture[str]) -
 
     assert code == 0
     assert "marketing.de.v1" in capsys.readouterr().out
+
+
+def test_verify_finds_state_written_around_ledger(
+    cli_env: Path, capsys: pytest.CaptureFixture[str], redis_url: str
+) -> None:
+    """A state set directly in Redis, with no ledger event behind it, fails verification."""
+    main(["consent", "import", str(cli_env)])
+    client = sync_redis.Redis.from_url(redis_url)
+    state_keys = [key for key in client.scan_iter(match="wag:consent:*:state*")]
+    assert state_keys
+    field = next(iter(client.hkeys(state_keys[-1])))
+    client.hset(state_keys[-1], field, b"active|cev_forged|0")
+    client.close()
+    capsys.readouterr()
+
+    code = main(["consent", "verify"])
+
+    assert code == 1
+    assert "differ from the ledger" in capsys.readouterr().out
+    assert main(["consent", "rebuild", "--check"]) == 1

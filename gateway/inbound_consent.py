@@ -12,6 +12,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from consent.forms import FormStore
 from consent.messages import message as customer_message
 from consent.messages import purpose_names
 from consent.model import AppendedEvent, Method
@@ -62,7 +63,7 @@ class ConsentReactions:
                 customer_message(
                     "stop_confirmed",
                     await self._language(business, withdrawn),
-                    business=self._name(message),
+                    business=await self._name(message),
                 ),
             )
             return
@@ -90,7 +91,7 @@ class ConsentReactions:
             text = customer_message(
                 "optin_confirmed",
                 confirmation.language,
-                business=self._name(message),
+                business=await self._name(message),
                 purposes=purpose_names(confirmation.purposes, confirmation.language),
             )
             await self._reply(business, conversation_id, message.wamid, text)
@@ -100,7 +101,7 @@ class ConsentReactions:
                 conversation_id,
                 message.wamid,
                 customer_message(
-                    "optin_expired", confirmation.language, business=self._name(message)
+                    "optin_expired", confirmation.language, business=await self._name(message)
                 ),
             )
 
@@ -153,10 +154,16 @@ class ConsentReactions:
             detail="send rejected with 131050: user stopped marketing messages",
         )
 
-    def _name(self, message: InboundMessage) -> str:
-        return (
-            self.app[SETTINGS].consent_business_name or message.display_phone_number or "WhatsApp"
-        )
+    async def _name(self, message: InboundMessage) -> str:
+        """Return the business name the customer agreed to: the setting, else the default
+        form's name, else the business number."""
+        settings = self.app[SETTINGS]
+        if settings.consent_business_name:
+            return settings.consent_business_name
+        form = await FormStore(self.app[REDIS], settings.redis_prefix).get("default")
+        if form is not None and form.business_name:
+            return form.business_name
+        return message.display_phone_number or "WhatsApp"
 
     async def _language(self, business: str, withdrawn: list[AppendedEvent]) -> str:
         """Return the language of the customer's newest event that has one; German by default."""

@@ -83,14 +83,14 @@ TEXTS: dict[str, tuple[str, str]] = {
         "{would_send} von {recipients} würden gesendet, {blocked} blockiert, "
         "{rejected} Zeilen abgelehnt",
     ),
-    "cli_state": ("campaign {campaign_id} is {state}", "Kampagne {campaign_id} ist {state}"),
+    "cli_state": ("campaign {campaign_id} is {state}", "Kampagne {campaign_id}: {state}"),
     "cli_finished": (
         "campaign {campaign_id} finished as {state}",
         "Kampagne {campaign_id} beendet: {state}",
     ),
     "cli_synced": (
         "{templates} templates synced from {pages} pages, {deleted} marked deleted",
-        "{templates} Vorlagen aus {pages} Seiten synchronisiert, {deleted} als gelöscht markiert",
+        "{templates} Vorlagen synchronisiert ({pages} Abrufe), {deleted} als gelöscht markiert",
     ),
 }
 

@@ -209,7 +209,7 @@ async def test_proof_page(settings: Settings, clock: ManualClock) -> None:
         assert response.status == 200
         assert "Einwilligungsnachweis" in html
         assert "203.0.113.9" in html
-        assert "Antworten Sie STOP" in html
+        assert "STOP antworte" in html
         assert "Hash-Kette des Ledgers ist unverändert" in html
 
 

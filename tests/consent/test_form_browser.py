@@ -76,7 +76,7 @@ async def test_form_flow(settings: Settings, clock: ManualClock, page: object) -
         assert await boxes.count() == 3
         for index in range(3):
             assert not await boxes.nth(index).is_checked()
-        assert "Antworten Sie STOP" in await page.content()
+        assert "STOP antworte" in await page.content()
 
         await page.fill("#phone", "0151 12345678")
         await page.click("#submit")

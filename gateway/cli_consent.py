@@ -64,7 +64,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     texts = actions.add_parser(
         "texts", help="load consent texts (a JSON list); default: the shipped texts"
     )
-    texts.add_argument("file", type=Path, nargs="?")
+    texts.add_argument(
+        "file",
+        type=Path,
+        nargs="?",
+        help="JSON list of objects with purpose, language (de or en), text and optionally "
+        "business_name; `{business_name}` in a text is replaced. Default: the German and "
+        "English texts shipped in consent/texts_default.json",
+    )
     texts.add_argument(
         "--business-name",
         help="business name for entries without one; default: WAG_CONSENT_BUSINESS_NAME",

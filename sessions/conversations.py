@@ -10,7 +10,6 @@ import orjson
 from redis.asyncio import Redis
 
 from common.text import as_str
-
 from sessions.keys import SessionKeys
 
 
@@ -69,6 +68,31 @@ class ConversationStore:
         """Return conversation ids, newest first."""
         ids = await self._redis.zrevrange(self._keys.conversations(), offset, offset + limit - 1)
         return [as_str(value) for value in ids]
+
+    async def ensure(
+        self,
+        conversation_id: str,
+        *,
+        phone_number_id: str,
+        customer_id: str,
+        wa_id: str | None,
+        created_at_ms: int,
+    ) -> None:
+        """Create the conversation record if it is missing, as a business-started send does.
+
+        Every field is written with HSETNX, so a record that a customer message created
+        first, or creates at the same moment, keeps its own values.
+        """
+        key = self._keys.conversation(conversation_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(key, "id", conversation_id)
+            pipe.hsetnx(key, "phone_number_id", phone_number_id)
+            pipe.hsetnx(key, "customer_id", customer_id)
+            pipe.hsetnx(key, "created_at_ms", created_at_ms)
+            if wa_id:
+                pipe.hsetnx(key, "wa_id", wa_id)
+            pipe.zadd(self._keys.conversations(), {conversation_id: created_at_ms}, nx=True)
+            await pipe.execute()
 
     async def index(self, conversation_id: str, created_at_ms: int) -> None:
         await self._redis.zadd(

@@ -156,17 +156,27 @@ class OutboundService:
         """Send an approved template to `to` (wa_id or business-scoped user id).
 
         No window check: templates are allowed outside the window. The caller has checked
-        consent and the template's parameters. The conversation need not exist yet: the
-        id is the one the customer's first reply will create.
+        consent and the template's parameters. Without `conversation_id`, the customer's
+        conversation is found or created, so the send shows in its history.
         """
-        # NOTE: without `conversation_id`, a customer whose conversation is keyed by a
-        # business-scoped user id but who is addressed by wa_id gets a second conversation id.
         body: dict[str, Any] = {"name": name, "language": {"code": language}}
         if components:
             body["components"] = components
+        if conversation_id is None:
+            # A wa_id once seen with a business-scoped user id maps to that customer, so the
+            # send lands in the conversation the customer's messages use.
+            customer_id = await self._conversations.resolve_customer_id(phone_number_id, to, None)
+            conversation_id = conversation_id_for(phone_number_id, customer_id)
+            await self._conversations.ensure(
+                conversation_id,
+                phone_number_id=phone_number_id,
+                customer_id=customer_id,
+                wa_id=to if to.isdigit() else None,
+                created_at_ms=self._clock.now_ms(),
+            )
         job = OutboundJob(
             message_id=new_message_id(),
-            conversation_id=conversation_id or conversation_id_for(phone_number_id, to),
+            conversation_id=conversation_id,
             phone_number_id=phone_number_id,
             to=to,
             kind="template",

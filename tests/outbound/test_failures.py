@@ -327,3 +327,22 @@ async def test_timeout_then_status_not_resent(outbound: Outbound) -> None:
 
     assert message["wamid"] == wamid
     assert len(outbound.simulator.sends()) == 1
+
+
+async def test_template_send_creates_conversation(outbound: Outbound) -> None:
+    """A business-started template opens a conversation that the read API finds."""
+    from sessions.conversations import conversation_id_for
+
+    await allow_template(outbound, "angebot", "MARKETING")
+    service = outbound.gateway.app[OUTBOUND]
+    await service.send_template(
+        phone_number_id="156305421874268", to="4915100000077", name="angebot",
+        language="de", reason="template_api",
+    )
+    admin = await outbound.gateway.token(__import__("gateway.auth").auth.Role.ADMIN, "ops")
+    conversation_id = conversation_id_for("156305421874268", "4915100000077")
+    status, body = await outbound.gateway.api(
+        "GET", f"/api/v1/conversations/{conversation_id}/messages", admin
+    )
+    assert status == 200
+    assert body["items"][0]["direction"] == "out"

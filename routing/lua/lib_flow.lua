@@ -41,6 +41,16 @@ local function return_to_queue(offer_id, o, reason)
       a.missed_in_row = tostring(in_row)
       if in_row >= setting('max_missed_offers', 3) and a.presence == 'available' then
         set_presence(a, 'away')
+        -- An agent set away keeps no pending offer, as with a change of presence by hand.
+        for _, other_id in ipairs(redis.call('SMEMBERS', k_agent_ixs(a.id))) do
+          local other = redis.call('HMGET', k_ix(other_id), 'state', 'offer_id', 'agent_id')
+          if other[1] == 'offered' and other[3] == a.id then
+            local other_offer = hash(k_offer(other[2]))
+            if other_offer and other_offer.state == 'pending' then
+              return_to_queue(other[2], other_offer, 'withdrawn')
+            end
+          end
+        end
       end
     end
   end

@@ -204,3 +204,20 @@ async def test_unknown_offer(desk: Desk) -> None:
         await desk.router.accept("nope", "a1")
 
     assert caught.value.kind == "not_found"
+
+
+async def test_set_away_withdraws_other_offers(desk: Desk) -> None:
+    """The miss that sets an agent away also takes back the agent's other pending offers."""
+    await desk.agent("a1", capacity={"whatsapp": 2})
+    await desk.chat("c1")
+    await desk.chat("c2")
+    kept_offer = await desk.offer_for("a1", "c2")
+
+    for _ in range(3):
+        await desk.router.reject(await desk.offer_for("a1", "c1"), "a1")
+
+    assert (await desk.agents.get("a1")).presence == "away"
+    assert sorted(await desk.waiting()) == ["c1", "c2"]
+    with pytest.raises(RoutingError):
+        await desk.router.accept(kept_offer, "a1")
+    await desk.check()

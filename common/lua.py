@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import functools
 from importlib import resources
-from typing import Any
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
@@ -15,10 +15,10 @@ def load_script(redis: Redis, package: str, name: str) -> AsyncScript:
     The returned object runs EVALSHA and falls back to loading the script when the
     server does not know it yet (after a restart or on a new cluster node).
     """
-    source = resources.files(package).joinpath(name).read_text(encoding="utf-8")
-    return redis.register_script(source)
+    return redis.register_script(_source(package, name))
 
 
-async def run_script(script: AsyncScript, keys: list[str], args: list[Any]) -> Any:
-    """Run `script` with `keys` and `args`; a thin wrapper that keeps call sites uniform."""
-    return await script(keys=keys, args=args)
+@functools.cache
+def _source(package: str, name: str) -> str:
+    # Stores are built per request in places; read each script file once per process.
+    return resources.files(package).joinpath(name).read_text(encoding="utf-8")

@@ -24,7 +24,7 @@ WEBHOOK_PATH = "/webhooks/whatsapp"
 
 
 async def handshake(request: web.Request) -> web.Response:
-    """Answer Meta's subscription check with the challenge, only for the configured token."""
+    """Return Meta's subscription challenge, only for the configured verify token."""
     token = request.app[SETTINGS].verify_token
     expected = token.get_secret_value() if token is not None else ""
     given = request.query.get("hub.verify_token", "")
@@ -43,7 +43,7 @@ async def handshake(request: web.Request) -> web.Response:
 
 
 async def receive(request: web.Request) -> web.Response:
-    """Check the signature, append the raw body to the inbound stream, then answer 200."""
+    """Check the signature, append the raw body to the inbound stream, then return 200."""
     started = time.perf_counter()
     body = await request.read()
 
@@ -62,8 +62,10 @@ async def receive(request: web.Request) -> web.Response:
 
     try:
         entry_id = await request.app[APPENDER].append(body, request.app[CLOCK].now_ms())
-    except IngestUnavailableError:
-        log.error("webhook_unavailable", bytes=len(body))
+    except IngestUnavailableError as exc:
+        # The failed batch is logged once as an error by the appender; this line ties the
+        # 503 to its request id.
+        log.warning("webhook_unavailable", bytes=len(body), error=str(exc))
         return problem_response(
             503,
             "storage-unavailable",

@@ -33,7 +33,6 @@ log = structlog.get_logger(__name__)
 GROUP = "inbound"
 READ_COUNT = 32
 BLOCK_MS = 1000
-HEARTBEAT_TTL_MS = 5000
 DEAD_LETTER_MAXLEN = 100_000
 
 

@@ -2,7 +2,7 @@
 
 Both servers get the same signed fixture payloads from wrk at the same concurrency, one
 after the other, on this machine's loopback. The gateway writes every body to Redis
-(the embedded Valkey with `appendfsync always`, or WAG_REDIS_URL) before it answers.
+(the embedded Valkey with `appendfsync always`, or WAG_REDIS_URL) before it responds.
 
     python bench/ingest_bench.py [--duration 15] [--connections 32] [--threads 1]
 
@@ -58,7 +58,7 @@ def wait_http(url: str, timeout_s: float = 20.0) -> None:
             return
         except OSError:
             time.sleep(0.1)
-    raise SystemExit(f"{url} did not answer within {timeout_s} s")
+    raise SystemExit(f"{url} did not respond within {timeout_s} s; see the server's output")
 
 
 def run_wrk(port: int, bodies: Path, args: argparse.Namespace) -> dict[str, float]:
@@ -89,7 +89,11 @@ def _latency_ms(output: str, percentile: str) -> float:
     if not match:
         return float("nan")
     value, unit = float(match.group(1)), match.group(2)
-    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+    if unit == "us":
+        return value / 1000
+    if unit == "s":
+        return value * 1000
+    return value
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

@@ -33,7 +33,7 @@ class Role(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who made a request: the token's role, its name, and the agent it is bound to."""
+    """The caller of a request: the token's role, its name, and the agent it is bound to."""
 
     role: Role
     name: str
@@ -128,7 +128,7 @@ def make_auth_middleware(store_of: Callable[[web.Request], TokenStore]) -> Any:
             raise unauthorized("the bearer token is unknown or was revoked")
 
         if request.match_info.http_exception is not None:
-            # Unknown path or method: let the router answer 404 or 405.
+            # Unknown path or method: let the router return 404 or 405.
             request[PRINCIPAL_KEY] = principal
             return await handler(request)
 

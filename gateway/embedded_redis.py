@@ -39,7 +39,7 @@ def url_for(data_dir: Path) -> str:
 
 
 def ping_socket(path: Path, timeout_s: float = 0.25) -> bool:
-    """Return True when a server answers PING on the unix socket at `path`."""
+    """Return True when a server replies to PING on the unix socket at `path`."""
     if not path.exists():
         return False
     try:
@@ -92,7 +92,7 @@ class EmbeddedRedis:
         return self._process.pid if self._process else None
 
     def start(self, timeout_s: float = 10.0) -> None:
-        """Start the server and wait until it answers PING; raise EmbeddedRedisError otherwise."""
+        """Start the server and wait for its PING reply; raise EmbeddedRedisError otherwise."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if len(str(self.socket_path).encode()) > MAX_SOCKET_PATH_BYTES:
             msg = (

@@ -25,7 +25,7 @@ MAX_BATCH = 256
 
 
 class IngestUnavailableError(Exception):
-    """Redis did not confirm the write; the webhook must answer 503 so that Meta retries."""
+    """Redis did not confirm the write, so the webhook returns 503 and Meta retries."""
 
 
 @dataclass(slots=True)
@@ -53,7 +53,7 @@ class StreamAppender:
             self._flushing = True
             # Keep a reference: the event loop holds tasks only weakly.
             self._flush_task = asyncio.get_running_loop().create_task(self._flush_loop())
-        # A hung server must not hold the request past Meta's patience: answer 503 instead.
+        # A hung server must not hold the request past Meta's patience, so it gets 503 instead.
         # A write that still lands later only causes a duplicate, which the worker drops.
         # A timer on the future costs less per request than wait_for with shield.
         timer = asyncio.get_running_loop().call_later(self._timeout_s, self._expire, done)
@@ -93,5 +93,5 @@ class StreamAppender:
             return
 
         for pending, entry_id in zip(batch, ids, strict=True):
-            if not pending.done.done():  # a cancelled request has nobody to tell
+            if not pending.done.done():  # a cancelled request has no waiter left
                 pending.done.set_result(entry_id)

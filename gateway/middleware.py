@@ -30,7 +30,7 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
 
 @web.middleware
 async def problem_details(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Answer every error as problem+json; unexpected exceptions become a logged 500."""
+    """Return every error as problem+json; unexpected exceptions become a logged 500."""
     started = time.perf_counter()
     try:
         return await handler(request)

@@ -23,15 +23,15 @@ REDIS_WAIT_S = 5.0
 
 
 class StartupError(RuntimeError):
-    """The gateway cannot start; the message says what to change."""
+    """The gateway cannot start. The message names the setting to change."""
 
 
 @contextlib.contextmanager
 def redis_for(settings: Settings, *, exclusive: bool = False) -> Iterator[Settings]:
     """Yield settings whose `redis_url` points at a live server.
 
-    With `WAG_REDIS_URL` set, that server must answer within a few seconds. Otherwise the
-    embedded server of the data directory is reused when one answers (a running `serve`
+    With `WAG_REDIS_URL` set, that server must reply within a few seconds. Otherwise the
+    embedded server of the data directory is reused when one replies (a running `serve`
     started it), or started for the duration of the block and stopped afterwards. With
     `exclusive` (for `serve`), a server that another process started is an error, because
     that process would take it down when it exits.

@@ -92,7 +92,7 @@ async def _visible_conversation(request: web.Request) -> tuple[Conversation, Int
     principal = principal_of(request)
     if principal.role is Role.AGENT:
         holder = (await intake.describe(conversation_id)).agent_id
-        # A token without an agent holds nothing, also not the unassigned conversations.
+        # A token bound to no agent is assigned nothing, not even the unassigned conversations.
         if principal.agent_id is None or holder != principal.agent_id:
             detail = (
                 f"conversation {conversation_id!r} is not assigned to agent {principal.agent_id!r}"

@@ -1,4 +1,4 @@
-"""`/healthz` (the process is up) and `/readyz` (Redis answers and a worker is running)."""
+"""`/healthz` (the process is up) and `/readyz` (Redis replies and a worker is running)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Ready when Redis answers PING and, where this process runs workers, one is alive.
+    """Ready when Redis replies to PING and, where this process runs workers, one is alive.
 
     A `serve --no-workers` process only receives webhooks, which needs Redis alone; the
     worker check then reports what it sees without failing readiness.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import orjson
 import structlog
@@ -146,7 +146,7 @@ class InboundProcessor:
                     message.phone_number_id, message.customer.customer_id, str(new_wa_id)
                 )
 
-        # NOTE: reactions, edits and revokes never reach routing, so an agent who holds the
+        # NOTE: reactions, edits and revokes never reach routing, so the agent assigned to the
         # conversation sees them only in the history, not as a live `message` event.
         if message.type not in NON_ROUTING_TYPES:
             referral_source = (message.referral or {}).get("source_type")
@@ -208,6 +208,4 @@ class InboundProcessor:
 
 
 def _with_customer_id(message: InboundMessage, customer_id: str) -> InboundMessage:
-    from dataclasses import replace
-
     return replace(message, customer=replace(message.customer, customer_id=customer_id))

@@ -37,7 +37,7 @@ async def calls(outbound: Outbound, count: int) -> None:
 async def allow_template(outbound: Outbound, name: str, category: str) -> None:
     """Make the dispatch-time gate pass: an approved template and confirmed consent.
 
-    These tests are about Meta's answers; the gate itself is tested with consent.
+    These tests are about Meta's responses; the gate itself is tested with consent.
     """
     from gateway.catalog.store import CatalogStore
     from gateway.consent_feature import CONSENT
@@ -244,7 +244,7 @@ async def test_131050_reported_to_hooks(outbound: Outbound) -> None:
 
 
 async def test_template_error_keeps_meta_message(outbound: Outbound) -> None:
-    # Our catalog still says approved; Meta has paused it since and rejects the send.
+    # Our catalog still lists it as approved; Meta has paused it since and rejects the send.
     await allow_template(outbound, "bestellung", "UTILITY")
     outbound.simulator.set_templates(
         [

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from common.clock import Clock
 from gateway.app import create_app
-from gateway.appkeys import REDIS
+from gateway.appkeys import CLOCK, REDIS
 from gateway.auth import Role, TokenStore
 from gateway.inbound.hooks import INBOUND_HOOKS
 from gateway.inbound.service import build_worker
@@ -132,6 +132,22 @@ class Gateway:
     def hooks(self) -> Any:
         return self.app[INBOUND_HOOKS]
 
+    @property
+    def app_redis(self) -> Any:
+        return self.app[REDIS]
+
+    @property
+    def clock(self) -> Any:
+        return self.app[CLOCK]
+
+    async def app_redis_get(self, key: str) -> bytes | None:
+        value: bytes | None = await self.app[REDIS].get(key)
+        return value
+
+    async def app_redis_zrange(self, key: str) -> list[bytes]:
+        members: list[bytes] = await self.app[REDIS].zrange(key, 0, -1)
+        return members
+
 
 @asynccontextmanager
 async def running_gateway(
@@ -149,32 +165,3 @@ async def running_gateway(
         finally:
             await runner.cleanup()
 
-
-async def _app_redis_get(self: Gateway, key: str) -> bytes | None:
-    value: bytes | None = await self.app[REDIS].get(key)
-    return value
-
-
-Gateway.app_redis_get = _app_redis_get  # type: ignore[attr-defined]
-
-
-async def _app_redis_zrange(self: Gateway, key: str) -> list[bytes]:
-    members: list[bytes] = await self.app[REDIS].zrange(key, 0, -1)
-    return members
-
-
-Gateway.app_redis_zrange = _app_redis_zrange  # type: ignore[attr-defined]
-
-
-def _redis_of(self: Gateway) -> Any:
-    return self.app[REDIS]
-
-
-def _clock_of(self: Gateway) -> Any:
-    from gateway.appkeys import CLOCK
-
-    return self.app[CLOCK]
-
-
-Gateway.app_redis = property(_redis_of)  # type: ignore[attr-defined]
-Gateway.clock = property(_clock_of)  # type: ignore[attr-defined]
